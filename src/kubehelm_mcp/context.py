@@ -1,0 +1,55 @@
+"""What a tool handler receives: the resolved target and the services to act on it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from kubehelm_mcp.helm.models import HelmTarget
+from kubehelm_mcp.helm.service import HelmService
+from kubehelm_mcp.kube.clients import ClientPool, KubeCluster
+from kubehelm_mcp.kube.target import ClusterTarget
+from kubehelm_mcp.settings import Settings
+
+ProgressReporter = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+async def _no_progress(progress: float, total: float | None, message: str | None) -> None:
+    return None
+
+
+@dataclass
+class SessionState:
+    """Per-client state. Switching context changes this session's default, never the server's."""
+
+    context: str | None = None
+
+
+@dataclass
+class CallContext:
+    settings: Settings
+    target: ClusterTarget
+    namespace_arg: str | None
+    session: SessionState
+    clients: ClientPool
+    helm: HelmService
+    report_progress: ProgressReporter = field(default=_no_progress)
+
+    async def cluster(self) -> KubeCluster:
+        return await self.clients.get(self.target)
+
+    async def namespace(self) -> str:
+        """The namespace argument, else the server's --namespace, else the context's default."""
+        if self.namespace_arg:
+            return self.namespace_arg
+        if self.settings.namespace:
+            return self.settings.namespace
+        return (await self.cluster()).default_namespace
+
+    async def helm_target(self, *, all_namespaces: bool = False) -> HelmTarget:
+        t = self.target
+        return HelmTarget(
+            namespace=await self.namespace(), all_namespaces=all_namespaces, kubeconfig=t.kubeconfig,
+            context=t.context or (await self.cluster()).context, apiserver=t.apiserver, token=t.token,
+            tls_server_name=t.tls_server_name, insecure_tls=t.insecure_tls,
+        )

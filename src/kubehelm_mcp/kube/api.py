@@ -1,0 +1,120 @@
+"""A thin JSON client over kubernetes-asyncio's ApiClient, with one place for error mapping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio.client import ApiClient
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from kubehelm_mcp.errors import (
+    ClusterUnavailable,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ToolError,
+)
+
+JSON_TYPES = {200: "object", 201: "object", 202: "object"}
+TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
+
+
+def _status_message(exc: ApiException) -> str:
+    """The apiserver's own explanation from a Status body, else the HTTP reason."""
+    body = exc.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and body:
+        try:
+            status = json.loads(body)
+        except ValueError:
+            return body.strip()[:300]
+        if isinstance(status, dict) and status.get("message"):
+            return str(status["message"])
+    return str(exc.reason or f"HTTP {exc.status}")
+
+
+def api_error(exc: ApiException, what: str) -> ToolError:
+    """Turn an apiserver refusal into one sentence a user can act on."""
+    message = _status_message(exc).rstrip(".")
+    if exc.status == 404:
+        return NotFound(f"{what} was not found ({message}).")
+    if exc.status == 401:
+        return ClusterUnavailable(
+            "The cluster rejected the credentials (401 Unauthorized).",
+            hint="Check the kubeconfig user or the token.",
+        )
+    if exc.status == 403:
+        return Forbidden(f"Forbidden: {message}.")
+    if exc.status == 409:
+        return Conflict(f"Conflict: {message}.")
+    if exc.status in (400, 422):
+        return InvalidInput(f"The cluster refused the request: {message}.")
+    if exc.status == 0:
+        return ClusterUnavailable(f"The cluster could not be reached: {message}.")
+    return ToolError(f"The cluster answered HTTP {exc.status}: {message}.")
+
+
+def _reason(exc: Exception) -> str:
+    os_error = getattr(exc, "os_error", None) or (exc if isinstance(exc, OSError) else None)
+    if isinstance(os_error, OSError) and os_error.strerror:
+        return os_error.strerror.lower()
+    return "the connection failed"
+
+
+class KubeApi:
+    """JSON requests against one cluster, as one identity."""
+
+    def __init__(self, api_client: ApiClient, server: str) -> None:
+        self._client = api_client
+        self.server = server
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, Any]] = (),
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        what: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        header_params = {"Accept": "application/json", **(headers or {})}
+        if body is not None:
+            header_params.setdefault("Content-Type", "application/json")
+        try:
+            return await self._client.call_api(
+                path,
+                method,
+                query_params=list(query),
+                header_params=header_params,
+                body=body,
+                auth_settings=["BearerToken"],
+                response_types_map=JSON_TYPES,
+                _return_http_data_only=True,
+                _request_timeout=timeout,
+            )
+        except ApiException as exc:
+            raise api_error(exc, what or path) from None
+        except aiohttp.ClientSSLError:
+            raise ClusterUnavailable(
+                f"TLS verification with the API server at {self.server} failed.",
+                hint="Check the cluster's certificate authority in the kubeconfig.",
+            ) from None
+        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, ConnectionError) as exc:
+            raise ClusterUnavailable(
+                f"Cannot reach the Kubernetes API server at {self.server}: {_reason(exc)}.",
+                hint="Check that the cluster is running and the kubeconfig points at it.",
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise ClusterUnavailable(
+                f"The request to the API server at {self.server} failed ({exc.__class__.__name__})."
+            ) from None
+
+    async def close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,97 @@
+"""A pool of cluster connections keyed by target and identity, built once and reused."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+
+from kubernetes_asyncio.client import ApiClient, Configuration
+from kubernetes_asyncio.config import ConfigException, load_incluster_config, load_kube_config
+
+from kubehelm_mcp.errors import ClusterUnavailable, InvalidInput
+from kubehelm_mcp.kube.api import KubeApi
+from kubehelm_mcp.kube.discovery import Discovery
+from kubehelm_mcp.kube.kubeconfig import kubeconfig_paths, read_kubeconfig
+from kubehelm_mcp.kube.target import ClusterTarget
+
+IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+@dataclass
+class KubeCluster:
+    """One connected cluster: the JSON API, its discovery cache and its default namespace."""
+
+    api: KubeApi
+    discovery: Discovery
+    default_namespace: str
+    context: str | None
+
+
+async def _configure_from_kubeconfig(target: ClusterTarget, config: Configuration) -> tuple[str, str | None]:
+    paths = kubeconfig_paths(target.kubeconfig)
+    view = read_kubeconfig(paths)  # clear errors for missing/malformed files and unknown contexts
+    ctx = view.context(target.context)
+    try:
+        await load_kube_config(
+            config_file=os.pathsep.join(paths), context=ctx.name, client_configuration=config,
+            persist_config=False,
+        )
+    except ConfigException as exc:
+        raise InvalidInput(f"The kubeconfig context '{ctx.name}' cannot be used: {exc}.") from None
+    return ctx.namespace or "default", ctx.name
+
+
+async def _build(target: ClusterTarget) -> KubeCluster:
+    config = Configuration()
+    namespace, context = "default", target.context
+    if target.in_cluster:
+        try:
+            load_incluster_config(client_configuration=config)
+        except ConfigException as exc:
+            raise ClusterUnavailable(f"In-cluster configuration is unavailable: {exc}.") from None
+        try:
+            with open(IN_CLUSTER_NAMESPACE_FILE, encoding="utf-8") as fh:
+                namespace = fh.read().strip() or "default"
+        except OSError:
+            pass
+    elif target.apiserver and target.token:
+        config.host = target.apiserver
+    else:
+        namespace, context = await _configure_from_kubeconfig(target, config)
+    if target.apiserver:
+        config.host = target.apiserver
+    if target.token:
+        config.api_key = {"authorization": f"Bearer {target.token}"}
+    if target.tls_server_name:
+        config.tls_server_name = target.tls_server_name
+    if target.insecure_tls:
+        config.verify_ssl = False
+    api = KubeApi(ApiClient(configuration=config), server=str(config.host))
+    return KubeCluster(api=api, discovery=Discovery(api), default_namespace=namespace, context=context)
+
+
+class ClientPool:
+    """Connections are shared by every call with the same target and identity."""
+
+    def __init__(self) -> None:
+        self._clusters: dict[tuple[object, ...], KubeCluster] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, target: ClusterTarget) -> KubeCluster:
+        key = target.pool_key
+        cluster = self._clusters.get(key)
+        if cluster is not None:
+            return cluster
+        async with self._lock:
+            cluster = self._clusters.get(key)
+            if cluster is None:
+                cluster = await _build(target)
+                self._clusters[key] = cluster
+            return cluster
+
+    async def close(self) -> None:
+        async with self._lock:
+            clusters, self._clusters = list(self._clusters.values()), {}
+        for cluster in clusters:
+            await cluster.api.close()

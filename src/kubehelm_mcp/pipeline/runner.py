@@ -1,0 +1,132 @@
+"""Running one tool call through every cross-cutting step, in order."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from kubehelm_mcp.context import CallContext, ProgressReporter, SessionState
+from kubehelm_mcp.errors import InvalidInput, NotFound, ToolError, ToolTimeout
+from kubehelm_mcp.helm.service import HelmService
+from kubehelm_mcp.kube.clients import ClientPool
+from kubehelm_mcp.kube.target import ClusterTarget
+from kubehelm_mcp.metrics import Metrics
+from kubehelm_mcp.pipeline.policy import Policy
+from kubehelm_mcp.pipeline.scrub import scrub
+from kubehelm_mcp.pipeline.shaping import shape
+from kubehelm_mcp.pipeline.validation import validate_arguments
+from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, ToolInput
+
+log = logging.getLogger("kubehelm_mcp.calls")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a call produced, independent of the MCP wire types."""
+
+    text: str
+    structured: dict[str, Any] | None
+    is_error: bool
+    outcome: str  # metrics label: ok, invalid, denied, not_found, timeout, error, internal
+
+
+_OUTCOME_LABELS: dict[type[ToolError], str] = {InvalidInput: "invalid", NotFound: "not_found", ToolTimeout: "timeout"}
+
+
+def _label(exc: ToolError) -> str:
+    if exc.__class__.__name__ == "PolicyDenied":
+        return "denied"
+    return next((label for cls, label in _OUTCOME_LABELS.items() if isinstance(exc, cls)), "error")
+
+
+class CallPipeline:
+    def __init__(
+        self, settings: Settings, tools: list[AnyTool], clients: ClientPool, helm: HelmService, metrics: Metrics
+    ) -> None:
+        self.settings = settings
+        self.policy = Policy(settings)
+        self.tools = {tool.name: tool for tool in tools}
+        self.clients = clients
+        self.helm = helm
+        self.metrics = metrics
+
+    def listed_tools(self) -> list[AnyTool]:
+        return [tool for tool in self.tools.values() if self.policy.listed(tool)]
+
+    def _target(self, args: ToolInput, session: SessionState) -> ClusterTarget:
+        s = self.settings
+        creds = args if isinstance(args, ClusterCredentials) else None
+        return ClusterTarget(
+            kubeconfig=(creds.kubeconfig if creds else None) or s.kubeconfig,
+            context=args.context or session.context or s.context,
+            in_cluster=s.in_cluster and not (creds and (creds.kubeconfig or creds.kube_apiserver)),
+            apiserver=creds.kube_apiserver if creds else None,
+            token=creds.kube_token if creds else None,
+            tls_server_name=creds.kube_tls_server_name if creds else None,
+            insecure_tls=bool(creds and creds.kube_insecure_tls),
+        )
+
+    async def call(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None,
+        session: SessionState,
+        report_progress: ProgressReporter | None = None,
+    ) -> Outcome:
+        started = time.perf_counter()
+        tool = self.tools.get(name)
+        label = name if tool else "unknown"
+        self.metrics.in_flight.inc()
+        try:
+            outcome = await self._run(tool, name, arguments, session, report_progress)
+        finally:
+            self.metrics.in_flight.dec()
+        self.metrics.tool_calls.labels(label, outcome.outcome).inc()
+        self.metrics.tool_duration.labels(label).observe(time.perf_counter() - started)
+        return outcome
+
+    async def _run(
+        self,
+        tool: AnyTool | None,
+        name: str,
+        arguments: dict[str, Any] | None,
+        session: SessionState,
+        report_progress: ProgressReporter | None,
+    ) -> Outcome:
+        secrets: tuple[str, ...] = ()
+        try:
+            if tool is None:
+                raise NotFound(f"Unknown tool '{name}'.", hint="tools/list shows the tools this server offers.")
+            self.policy.check(tool)
+            args: Any = validate_arguments(tool.name, tool.input_model, arguments)
+            if isinstance(args, ClusterCredentials) and args.kube_token:
+                secrets = (args.kube_token,)
+            ctx = CallContext(
+                settings=self.settings, target=self._target(args, session), namespace_arg=args.namespace,
+                session=session, clients=self.clients, helm=self.helm,
+            )
+            if report_progress is not None:
+                ctx.report_progress = report_progress
+            timeout = self.settings.timeout_for(tool.category)
+            try:
+                with anyio.fail_after(timeout):
+                    result = await tool.handler(args, ctx)
+            except TimeoutError:
+                raise ToolTimeout(f"{tool.name} did not finish within {timeout:g} seconds.") from None
+            shaped = shape(result, budget=self.settings.max_response_bytes, reveal_secrets=self.settings.reveal_secrets)
+            return Outcome(scrub(shaped.text, secrets), shaped.structured, False, "ok")
+        except ToolError as exc:
+            return Outcome(scrub(str(exc), secrets), None, True, _label(exc))
+        except Exception as exc:  # a bug: log it with its id, show the client no internals
+            error_id = uuid.uuid4().hex[:12]
+            log.error("internal error %s in %s: %s", error_id, name, scrub(repr(exc), secrets), exc_info=True)
+            return Outcome(
+                f"Internal error while running {name} (error id {error_id}); the server log has the details.",
+                None, True, "internal",
+            )

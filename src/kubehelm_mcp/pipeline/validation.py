@@ -1,0 +1,31 @@
+"""Turning raw arguments into a tool's typed input, with one readable sentence on failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from kubehelm_mcp.errors import InvalidInput
+
+MAX_SHOWN_PROBLEMS = 3
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ())) or "arguments"
+    if error.get("type") == "extra_forbidden":
+        return f"'{where}' is not an argument of this tool"
+    if error.get("type") == "missing":
+        return f"'{where}' is required"
+    message = str(error.get("msg", "is invalid"))
+    return f"'{where}': {message[0].lower()}{message[1:]}"
+
+
+def validate_arguments(tool_name: str, model: type[BaseModel], arguments: dict[str, Any] | None) -> BaseModel:
+    try:
+        return model.model_validate(arguments or {})
+    except ValidationError as exc:
+        problems = [_describe(e) for e in exc.errors(include_url=False, include_input=False)]
+        shown = "; ".join(problems[:MAX_SHOWN_PROBLEMS])
+        more = f" (and {len(problems) - MAX_SHOWN_PROBLEMS} more)" if len(problems) > MAX_SHOWN_PROBLEMS else ""
+        raise InvalidInput(f"Invalid arguments for {tool_name}: {shown}{more}.") from None

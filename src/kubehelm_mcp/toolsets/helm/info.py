@@ -1,0 +1,44 @@
+"""helm_version: which Helm answers, and where it is."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Category, Tool, ToolResult
+from kubehelm_mcp.toolsets.helm.common import HelmInput
+
+
+class VersionInput(HelmInput):
+    short: bool = Field(False, description="Only the version number.")
+
+
+class HelmVersion(ToolResult):
+    version: str
+    git_commit: str | None = None
+    go_version: str | None = None
+    binary: str | None = None
+
+    def to_text(self) -> str:
+        if self.git_commit is None:
+            return self.version
+        return f"{self.version} (commit {self.git_commit}, {self.go_version}) at {self.binary}"
+
+
+async def helm_version(args: VersionInput, ctx: CallContext) -> HelmVersion:
+    cli = await ctx.helm.cli(args.helm_version)
+    if args.short:
+        return HelmVersion(version=cli.binary.version)
+    out = await cli.run(["version", "--template", "{{.Version}}|{{.GitCommit}}|{{.GoVersion}}"], None, "helm version")
+    version, commit, go = (out.strip().split("|") + ["", "", ""])[:3]
+    return HelmVersion(version=version, git_commit=commit, go_version=go, binary=cli.binary.path)
+
+
+TOOLS = [
+    Tool(
+        name="helm_version",
+        description="Show the Helm version (v3 or v4) this server runs.",
+        input_model=VersionInput, output_model=HelmVersion, annotations=LOCAL_READ_ONLY,
+        category=Category.QUERY, handler=helm_version,
+    ),
+]

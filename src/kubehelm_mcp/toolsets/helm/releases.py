@@ -1,0 +1,107 @@
+"""Release reads: helm_list and helm_status."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.helm.models import LIST_STATUS_FLAGS, ReleaseListQuery, list_shows_every_state_by_default
+from kubehelm_mcp.tooling import READ_ONLY, Category, PagedResult, Tool, ToolResult
+from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.toolsets.kubernetes.common import render_table
+
+RELEASE_NAME = Field(min_length=1, max_length=53, description="Release name.")
+
+
+class ListInput(HelmInput):
+    all_namespaces: bool = Field(False, description="List releases in every namespace.")
+    filter: str | None = Field(None, description="Regular expression on release names.")
+    selector: str | None = Field(None, description="Label selector on release labels.")
+    sort_by: Literal["name", "date"] = Field("name", description="Sort by name or date.")
+    sort_reverse: bool = Field(False, description="Reverse the sort order.")
+    limit: int = Field(256, ge=0, le=10000, description="Maximum releases to return (0: all).")
+    offset: int = Field(0, ge=0, description="Releases to skip.")
+    all: bool = Field(False, description="Releases in every state.")
+    deployed: bool = False
+    failed: bool = False
+    pending: bool = False
+    superseded: bool = False
+    uninstalled: bool = False
+    uninstalling: bool = False
+
+
+class StatusInput(HelmInput):
+    release_name: str = RELEASE_NAME
+    revision: int | None = Field(None, ge=1, description="A specific revision.")
+
+
+class Release(BaseModel):
+    name: str
+    namespace: str
+    revision: int
+    updated: str
+    status: str
+    chart: str
+    app_version: str
+
+
+class ReleaseList(PagedResult):
+    items: list[Release]
+
+    def to_text(self) -> str:
+        if not self.items:
+            return "No releases found."
+        rows = [r.model_dump() for r in self.items]
+        table = render_table(["name", "namespace", "revision", "updated", "status", "chart", "app_version"], rows)
+        return "\n".join(filter(None, [table, self.truncated_note]))
+
+
+class ReleaseStatusResult(ToolResult):
+    name: str
+    namespace: str
+    revision: int
+    status: str
+    chart: str
+    app_version: str
+    first_deployed: str
+    last_deployed: str
+    description: str
+    notes: str | None = None
+
+
+async def helm_list(args: ListInput, ctx: CallContext) -> ReleaseList:
+    statuses = tuple(flag for flag in LIST_STATUS_FLAGS if getattr(args, flag))
+    query = ReleaseListQuery(
+        filter=args.filter, selector=args.selector, statuses=statuses,
+        all_statuses=args.all or (not statuses and list_shows_every_state_by_default(args.helm_version)),
+        sort_by_date=args.sort_by == "date", reverse=args.sort_reverse,
+        limit=args.limit, offset=args.offset,
+    )
+    reader = await ctx.helm.reader(args.helm_version)
+    releases = await reader.list_releases(await ctx.helm_target(all_namespaces=args.all_namespaces), query)
+    return ReleaseList(items=[Release(**dataclasses.asdict(r)) for r in releases])
+
+
+async def helm_status(args: StatusInput, ctx: CallContext) -> ReleaseStatusResult:
+    reader = await ctx.helm.reader(args.helm_version)
+    status = await reader.status(await ctx.helm_target(), args.release_name, args.revision)
+    return ReleaseStatusResult(**dataclasses.asdict(status))
+
+
+TOOLS = [
+    Tool(
+        name="helm_list",
+        description="List Helm releases; status flags filter (v3 shows deployed+failed by default, v4 all).",
+        input_model=ListInput, output_model=ReleaseList, annotations=READ_ONLY,
+        category=Category.QUERY, handler=helm_list,
+    ),
+    Tool(
+        name="helm_status",
+        description="Show a release's status, chart, revision, timestamps and notes.",
+        input_model=StatusInput, output_model=ReleaseStatusResult, annotations=READ_ONLY,
+        category=Category.QUERY, handler=helm_status,
+    ),
+]

@@ -1,0 +1,93 @@
+"""One Starlette app: Streamable HTTP at --path, legacy SSE at /sse, /health, /readyz, /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from mcp.server import Server
+from mcp.server.sse import SseServerTransport
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
+
+from kubehelm_mcp.errors import ToolError
+from kubehelm_mcp.kube.target import ClusterTarget
+from kubehelm_mcp.pipeline.scrub import scrub
+from kubehelm_mcp.server import ServerParts
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+READINESS_TIMEOUT = 5.0
+SSE_PATH = "/sse"
+SSE_MESSAGES_PATH = "/messages/"
+
+
+def _transport_security(host: str) -> TransportSecuritySettings | None:
+    """DNS-rebinding protection whenever the server listens on loopback only."""
+    if host not in LOOPBACK:
+        return None
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+    )
+
+
+class _SseEndpoint:
+    """GET /sse opens a legacy SSE session and serves the MCP server over it."""
+
+    def __init__(self, server: Server[Any], transport: SseServerTransport) -> None:
+        self._server = server
+        self._transport = transport
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with self._transport.connect_sse(scope, receive, send) as (read, write):
+            await self._server.run(read, write, self._server.create_initialization_options())
+
+
+def create_app(server: Server[Any], parts: ServerParts) -> Starlette:
+    settings = parts.settings
+    security = _transport_security(settings.host)
+    sessions = StreamableHTTPSessionManager(app=server, security_settings=security)
+    sse = SseServerTransport(SSE_MESSAGES_PATH, security_settings=security)
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        target = ClusterTarget(kubeconfig=settings.kubeconfig, context=settings.context, in_cluster=settings.in_cluster)
+        try:
+            with anyio.fail_after(READINESS_TIMEOUT):
+                cluster = await parts.clients.get(target)
+                version = await cluster.api.request("GET", "/version", what="The API server version")
+        except (ToolError, TimeoutError) as exc:
+            reason = str(exc) if isinstance(exc, ToolError) else "the API server did not answer in time"
+            return JSONResponse({"status": "unavailable", "reason": scrub(reason)}, status_code=503)
+        return JSONResponse({"status": "ready", "kubernetes": version.get("gitVersion")})
+
+    async def metrics(_: Request) -> Response:
+        return Response(parts.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with sessions.run():
+            try:
+                yield
+            finally:
+                await parts.clients.close()
+
+    routes: list[Route | Mount] = [
+        Route(settings.path, endpoint=StreamableHTTPASGIApp(sessions)),
+        Route(SSE_PATH, endpoint=_SseEndpoint(server, sse), methods=["GET"]),
+        Mount(SSE_MESSAGES_PATH, app=sse.handle_post_message),
+        Route("/health", health, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,205 @@
+"""One Kubernetes control plane (etcd, apiserver, controller-manager, scheduler) on loopback.
+
+Every port is chosen free at start, so several clusters run side by side; stop() ends every
+process it started, by process group, and removes the work dir.
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths, pki
+from .api import ApiClient, ApiError
+from .apt import remove_tree
+from .install import Binaries
+from .procs import Daemon, log, spawn, stop_daemons, wait_for, free_ports
+
+SERVICE_CIDR = "10.0.0.0/24"
+SA_ISSUER = "https://kubernetes.default.svc"
+
+
+def _prepare_workdir(workdir: Path | None) -> Path:
+    """A fresh dir: stop() deletes it, so refuse one that already holds anything."""
+    if workdir is None:
+        return Path(tempfile.mkdtemp(prefix="cluster-", dir=paths.clusters_dir()))
+    if workdir.exists() and any(workdir.iterdir()):
+        raise ValueError(f"work dir {workdir} is not empty (stop() would delete it)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir
+
+
+@dataclass
+class ControlPlane:
+    workdir: Path
+    server: str
+    ca: pki.KeyPair
+    admin: pki.KeyPair
+    kubeconfig: Path
+    binaries: Binaries
+    daemons: list[Daemon] = field(default_factory=list)
+
+    @property
+    def ca_file(self) -> Path:
+        return self.ca.cert
+
+    @property
+    def admin_cert(self) -> Path:
+        return self.admin.cert
+
+    @property
+    def admin_key(self) -> Path:
+        return self.admin.key
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.workdir / "pki"
+
+    @property
+    def pids(self) -> list[int]:
+        return [d.pid for d in self.daemons]
+
+    def client(self) -> ApiClient:
+        """An apiserver client authenticated as the cluster admin."""
+        return ApiClient(self.server, self.ca_file, self.admin_cert, self.admin_key)
+
+    @classmethod
+    def start(cls, workdir: Path | None, binaries: Binaries,
+              context_name: str = pki.DEFAULT_CONTEXT, timeout: float = 90.0) -> ControlPlane:
+        workdir = _prepare_workdir(workdir)
+        started = time.monotonic()
+        pki_dir = workdir / "pki"
+        ca = pki.create_ca(pki_dir)
+        admin = pki.issue(ca, pki_dir, "admin", common_name="admin",
+                          organizations=["system:masters"])
+        etcd_client, etcd_peer, etcd_metrics, api_port, cm_port, sched_port = free_ports(6)
+        server = f"https://127.0.0.1:{api_port}"
+        plane = cls(workdir, server, ca, admin, workdir / "kubeconfig", binaries)
+        pki.write_kubeconfig(plane.kubeconfig, server=server, ca_file=ca.cert, client=admin,
+                             context_name=context_name, user_name="admin")
+        try:
+            plane._start_etcd(etcd_client, etcd_peer, etcd_metrics)
+            plane._start_apiserver(api_port, f"http://127.0.0.1:{etcd_client}")
+            api = plane.client()
+            wait_for(lambda: api.ok("/readyz"), timeout=timeout, what="apiserver /readyz",
+                     watch=plane.daemons)
+            plane._start_controllers(cm_port, sched_port)
+            plane._wait_for_defaults(timeout)
+        except BaseException:
+            plane.stop()
+            raise
+        log(f"control plane ready at {server} in {time.monotonic() - started:.1f} s "
+            f"(work dir {workdir})")
+        return plane
+
+    def _start_etcd(self, client: int, peer: int, metrics: int) -> None:
+        name = f"etcd-{client}"
+        peer_url = f"http://127.0.0.1:{peer}"
+        self.daemons.append(spawn("etcd", [
+            self.binaries.etcd, f"--name={name}", f"--data-dir={self.workdir / 'etcd'}",
+            f"--listen-client-urls=http://127.0.0.1:{client}",
+            f"--advertise-client-urls=http://127.0.0.1:{client}",
+            f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
+            f"--initial-cluster={name}={peer_url}",
+            f"--listen-metrics-urls=http://127.0.0.1:{metrics}",
+        ], self.workdir / "logs"))
+
+    def _start_apiserver(self, port: int, etcd_url: str) -> None:
+        serving = pki.issue(self.ca, self.pki_dir, "apiserver", common_name="kube-apiserver",
+                            sans=pki.APISERVER_SANS, server=True)
+        sa = pki.service_account_keys(self.pki_dir)
+        self.daemons.append(spawn("kube-apiserver", [
+            self.binaries.kube_apiserver, "--advertise-address=127.0.0.1",
+            "--bind-address=127.0.0.1", f"--secure-port={port}", "--insecure-port=0",
+            f"--etcd-servers={etcd_url}", "--endpoint-reconciler-type=none",
+            f"--tls-cert-file={serving.cert}", f"--tls-private-key-file={serving.key}",
+            f"--client-ca-file={self.ca_file}",
+            f"--service-account-issuer={SA_ISSUER}", f"--api-audiences={SA_ISSUER}",
+            f"--service-account-key-file={sa.cert}",
+            f"--service-account-signing-key-file={sa.key}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
+            # The apiserver reaches the kubelet as admin and checks its serving cert.
+            f"--kubelet-client-certificate={self.admin_cert}",
+            f"--kubelet-client-key={self.admin_key}",
+            f"--kubelet-certificate-authority={self.ca_file}",
+            "--kubelet-preferred-address-types=Hostname", "--allow-privileged=true",
+        ], self.workdir / "logs"))
+
+    def _component_kubeconfig(self, user: str) -> Path:
+        pair = pki.issue(self.ca, self.pki_dir, user.replace(":", "-"), common_name=user)
+        return pki.write_kubeconfig(self.workdir / f"{user.split(':')[-1]}.kubeconfig",
+                                    server=self.server, ca_file=self.ca_file, client=pair,
+                                    user_name=user)
+
+    def _start_controllers(self, cm_port: int, sched_port: int) -> None:
+        # Their own RBAC identities, as kubeadm sets them up, so RBAC behaves as usual.
+        for name, user, port, extra in [
+            ("kube-controller-manager", "system:kube-controller-manager", cm_port, [
+                f"--service-account-private-key-file={self.pki_dir / 'sa.key'}",
+                f"--root-ca-file={self.ca_file}",
+                f"--cluster-signing-cert-file={self.ca.cert}",
+                f"--cluster-signing-key-file={self.ca.key}",
+                "--use-service-account-credentials=true",
+            ]),
+            ("kube-scheduler", "system:kube-scheduler", sched_port, []),
+        ]:
+            kubeconfig = self._component_kubeconfig(user)
+            binary = getattr(self.binaries, name.replace("-", "_"))
+            self.daemons.append(spawn(name, [
+                binary, f"--kubeconfig={kubeconfig}", "--bind-address=127.0.0.1", "--port=0",
+                f"--secure-port={port}", f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}", "--leader-elect=false", *extra,
+            ], self.workdir / "logs"))
+
+    def _wait_for_defaults(self, timeout: float) -> None:
+        """Pods can be created only once `default` and its ServiceAccount token exist."""
+        api = self.client()
+
+        def ready() -> bool:
+            account = api.get("/api/v1/namespaces/default/serviceaccounts/default")
+            return bool(account.get("secrets"))
+
+        wait_for(ready, timeout=timeout, what="the default ServiceAccount and its token",
+                 watch=self.daemons)
+
+    def service_account_token(self, namespace: str, name: str, timeout: float = 30.0) -> str:
+        """The legacy token of a ServiceAccount (the controller-manager creates its Secret)."""
+        api = self.client()
+        found: list[str] = []
+
+        def token_ready() -> bool:
+            account = api.get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}")
+            for ref in account.get("secrets") or []:
+                secret = api.get(f"/api/v1/namespaces/{namespace}/secrets/{ref['name']}")
+                if secret.get("type") == "kubernetes.io/service-account-token" and \
+                        secret.get("data", {}).get("token"):
+                    found.append(base64.b64decode(secret["data"]["token"]).decode())
+                    return True
+            return False
+
+        try:
+            wait_for(token_ready, timeout=timeout,
+                     what=f"a token for ServiceAccount {namespace}/{name}")
+        except TimeoutError:
+            try:
+                api.get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}")
+            except ApiError as error:
+                raise LookupError(f"ServiceAccount {namespace}/{name}: {error}") from None
+            raise
+        return found[0]
+
+    def stop(self) -> None:
+        """Stop every process (reverse start order) and delete the work dir. Idempotent."""
+        stop_daemons(self.daemons)
+        self.daemons.clear()
+        remove_tree(self.workdir)
+
+    def __enter__(self) -> ControlPlane:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

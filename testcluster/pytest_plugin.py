@@ -1,0 +1,70 @@
+"""pytest fixtures for a real cluster: `-p testcluster.pytest_plugin` or `pytest_plugins`.
+
+Everything is session-scoped and built on first use. When something cannot be installed
+or started the requesting test FAILS with the reason: a missing cluster must never read as
+a green (skipped) run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Callable, Iterator, TypeVar
+
+import pytest
+
+from .controlplane import ControlPlane
+from .install import Binaries, ensure_all
+from .node import Node
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def _uncaptured(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let progress lines through pytest's capture: a silent 5-minute build looks hung."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        yield
+        return
+    with capture.global_and_fixture_disabled():
+        yield
+
+
+def _or_fail(request: pytest.FixtureRequest, what: str, action: Callable[[], T]) -> T:
+    try:
+        with _uncaptured(request):
+            return action()
+    except Exception as error:  # noqa: BLE001 - any failure here must be loud and clear
+        reason = f"test cluster: could not {what}: {type(error).__name__}: {error}"
+    pytest.fail(reason, pytrace=False)  # outside `except`: no chained traceback noise
+
+
+@pytest.fixture(scope="session")
+def test_binaries(request: pytest.FixtureRequest) -> Binaries:
+    """etcd, kube-*, kubectl and helm v3/v4, installed into the cache on first use."""
+    return _or_fail(request, "install the binaries", lambda: ensure_all(node=False))
+
+
+@pytest.fixture(scope="session")
+def helm_binaries(test_binaries: Binaries) -> dict[str, Path]:
+    return {"v3": test_binaries.helm_v3, "v4": test_binaries.helm_v4}
+
+
+@pytest.fixture(scope="session")
+def kube_cluster(request: pytest.FixtureRequest,
+                 test_binaries: Binaries) -> Iterator[ControlPlane]:
+    """One control plane for the whole session (no node: pods stay Pending without kube_node)."""
+    plane = _or_fail(request, "start the control plane",
+                     lambda: ControlPlane.start(None, test_binaries))
+    yield plane
+    plane.stop()
+
+
+@pytest.fixture(scope="session")
+def kube_node(request: pytest.FixtureRequest, kube_cluster: ControlPlane) -> Iterator[Node]:
+    """A Ready node `localhost` on kube_cluster, started only when a test asks for it."""
+    node = _or_fail(request, "start the node", lambda: Node.start(
+        kube_cluster, ensure_all(node=True)))
+    yield node
+    node.stop()

@@ -1,0 +1,192 @@
+"""Fixtures: the real test cluster (from testcluster.pytest_plugin), a sample workload and Helm
+releases on it, and kubehelm-mcp servers reached through real MCP clients."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from kubehelm_mcp import create_client
+from kubehelm_mcp.settings import Settings
+from tests.support.cli import run
+
+SAMPLE_NAMESPACE = "khm-sample"
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests run on anyio's runner (marked per module with pytestmark), which keeps an
+    async fixture's setup and teardown in one task: MCP clients hold task groups across it."""
+    return "asyncio"
+SAMPLE_CONFIGMAPS = 30
+HELM_NAMESPACE = "khm-helm"
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(kube_cluster: Any) -> Path:
+    return Path(kube_cluster.kubeconfig)
+
+
+@pytest.fixture(scope="session")
+def kubectl(test_binaries: Any, kubeconfig: Path) -> Any:
+    def kubectl_run(*args: str, stdin: str | None = None) -> str:
+        return run(test_binaries.kubectl, *args, kubeconfig=kubeconfig, stdin=stdin)
+
+    return kubectl_run
+
+
+@pytest.fixture(scope="session")
+def sample_objects(kubectl: Any) -> str:
+    """A namespace with labelled ConfigMaps, a Deployment and a Secret whose value must never leak."""
+    docs = [f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {SAMPLE_NAMESPACE}\n"]
+    for i in range(SAMPLE_CONFIGMAPS):
+        tier = "even" if i % 2 == 0 else "odd"
+        docs.append(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i:02d}\n  namespace: {SAMPLE_NAMESPACE}\n"
+            f"  labels:\n    sample: 'yes'\n    tier: {tier}\ndata:\n  payload: '{'x' * 400}'\n"
+        )
+    docs.append(
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db-credentials\n  namespace: {SAMPLE_NAMESPACE}\n"
+        "stringData:\n  password: hunter2-sample-secret\n"
+    )
+    docs.append(
+        f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: {SAMPLE_NAMESPACE}
+  labels: {{app: web}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: web
+        image: kubehelm.test/busybox:1
+        imagePullPolicy: Never
+        command: [sleep, "3600"]
+"""
+    )
+    kubectl("apply", "-f", "-", stdin="---\n".join(docs))
+    return SAMPLE_NAMESPACE
+
+
+@pytest.fixture(scope="session")
+def helm_releases(helm_binaries: dict[str, Path], kubeconfig: Path, tmp_path_factory: Any) -> dict[str, Any]:
+    """Releases written by both Helm majors, in several states and revisions."""
+    workdir = tmp_path_factory.mktemp("charts")
+    v3, v4 = helm_binaries["v3"], helm_binaries["v4"]
+    run(v4, "create", str(workdir / "demo"))
+    chart = str(workdir / "demo")
+    ns = ["--namespace", HELM_NAMESPACE]
+    run(v4, "install", "alpha", chart, *ns, "--create-namespace", kubeconfig=kubeconfig)
+    run(v4, "upgrade", "alpha", chart, *ns, "--set", "replicaCount=2", kubeconfig=kubeconfig)
+    run(v3, "install", "bravo", chart, *ns, kubeconfig=kubeconfig)
+    run(v4, "install", "charlie", chart, *ns, kubeconfig=kubeconfig)
+    run(v4, "uninstall", "charlie", *ns, "--keep-history", kubeconfig=kubeconfig)
+    run(v3, "install", "delta", chart, "--namespace", "default", kubeconfig=kubeconfig)
+    return {"namespace": HELM_NAMESPACE, "chart": chart}
+
+
+@pytest.fixture(scope="session")
+def server_settings(kubeconfig: Path, helm_binaries: dict[str, Path]) -> Settings:
+    return Settings(
+        kubeconfig=str(kubeconfig),
+        helm_v3_binary=str(helm_binaries["v3"]),
+        helm_v4_binary=str(helm_binaries["v4"]),
+    )
+
+
+@pytest.fixture
+async def client(server_settings: Settings) -> AsyncIterator[Client]:
+    async with create_client(settings=server_settings) as connected:
+        yield connected
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Configure a server process through its environment, as a user would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEHELM_MCP_")}
+    env.update(
+        KUBEHELM_MCP_KUBECONFIG=settings.kubeconfig or "",
+        KUBEHELM_MCP_HELM_V3_BINARY=settings.helm_v3_binary or "",
+        KUBEHELM_MCP_HELM_V4_BINARY=settings.helm_v4_binary or "",
+        **extra,
+    )
+    return env
+
+
+class HttpServer:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log = log
+        self.base = f"http://127.0.0.1:{port}"
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.base}/mcp"
+
+
+def start_http_server(
+    settings: Settings, tmp_path: Path, *flags: str, transport: str = "http", **env: str
+) -> HttpServer:
+    port = free_port()
+    log = tmp_path / f"server-{port}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kubehelm_mcp", "serve", "--transport", transport, "--port", str(port), *flags],
+            env=server_env(settings, **env), stdout=sink, stderr=subprocess.STDOUT,
+        )
+    server = HttpServer(process, port, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{server.base}/health", timeout=1) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"server did not answer /health within 30 s: {log.read_text()}")
+
+
+def stop_http_server(server: HttpServer) -> None:
+    """SIGTERM must shut the server down gracefully: lifespan completes, no traceback."""
+    server.process.terminate()
+    try:
+        code = server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        raise AssertionError("server did not stop within 20 s of SIGTERM") from None
+    log = server.log.read_text()
+    # uvicorn re-raises the signal after its graceful shutdown, so -SIGTERM is the clean exit code
+    assert code in (0, -signal.SIGTERM), f"exit code {code}: {log}"
+    assert "Application shutdown complete" in log and "Traceback" not in log, log
+
+
+@pytest.fixture
+def http_server(server_settings: Settings, tmp_path: Path) -> Iterator[HttpServer]:
+    server = start_http_server(server_settings, tmp_path)
+    yield server
+    stop_http_server(server)
