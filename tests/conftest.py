@@ -29,6 +29,8 @@ def anyio_backend() -> str:
     """Async tests run on anyio's runner (marked per module with pytestmark), which keeps an
     async fixture's setup and teardown in one task: MCP clients hold task groups across it."""
     return "asyncio"
+
+
 SAMPLE_CONFIGMAPS = 30
 HELM_NAMESPACE = "khm-helm"
 
@@ -154,7 +156,9 @@ def start_http_server(
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "kubehelm_mcp", "serve", "--transport", transport, "--port", str(port), *flags],
-            env=server_env(settings, **env), stdout=sink, stderr=subprocess.STDOUT,
+            env=server_env(settings, **env),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     server = HttpServer(process, port, log)
     deadline = time.monotonic() + 30

@@ -23,13 +23,18 @@ from tests.support.mcp import call_error, call_ok
 pytestmark = pytest.mark.anyio
 
 
-
 def _cli_rows(helm: Path, kubeconfig: Path, *flags: str) -> list[dict[str, Any]]:
     rows = run_json(helm, "list", *flags, kubeconfig=kubeconfig)
     return [
-        {"name": r["name"], "namespace": r["namespace"], "revision": int(r["revision"]),
-         "updated": normalize_time(r["updated"]), "status": r["status"], "chart": r["chart"],
-         "app_version": r["app_version"]}
+        {
+            "name": r["name"],
+            "namespace": r["namespace"],
+            "revision": int(r["revision"]),
+            "updated": normalize_time(r["updated"]),
+            "status": r["status"],
+            "chart": r["chart"],
+            "app_version": r["app_version"],
+        }
         for r in rows
     ]
 
@@ -54,9 +59,15 @@ LIST_CASES: list[dict[str, Any]] = [
 ]
 
 CLI_FLAGS = {
-    "all": ["--all"], "uninstalled": ["--uninstalled"], "superseded": ["--superseded"],
-    "deployed": ["--deployed"], "filter": lambda v: ["--filter", v], "sort_by": lambda v: ["--date"],
-    "sort_reverse": ["--reverse"], "limit": lambda v: ["--max", str(v)], "offset": lambda v: ["--offset", str(v)],
+    "all": ["--all"],
+    "uninstalled": ["--uninstalled"],
+    "superseded": ["--superseded"],
+    "deployed": ["--deployed"],
+    "filter": lambda v: ["--filter", v],
+    "sort_by": lambda v: ["--date"],
+    "sort_reverse": ["--reverse"],
+    "limit": lambda v: ["--max", str(v)],
+    "offset": lambda v: ["--offset", str(v)],
 }
 
 
@@ -70,8 +81,12 @@ def _flags(case: dict[str, Any], major: str) -> list[str]:
 
 @pytest.mark.parametrize(("engine", "major"), list(itertools.product(["storage", "cli"], ["v3", "v4"])))
 async def test_helm_list_matches_the_helm_cli(
-    engine: str, major: str, server_settings: Settings, helm_releases: dict[str, Any],
-    helm_binaries: dict[str, Path], kubeconfig: Path,
+    engine: str,
+    major: str,
+    server_settings: Settings,
+    helm_releases: dict[str, Any],
+    helm_binaries: dict[str, Path],
+    kubeconfig: Path,
 ) -> None:
     async with create_client(settings=server_settings.replace(helm_read_engine=engine)) as client:
         for case in LIST_CASES:
@@ -81,7 +96,9 @@ async def test_helm_list_matches_the_helm_cli(
             assert got.get("items", []) == expected, case
         everywhere = await call_ok(client, "helm_list", {"all_namespaces": True, "helm_version": major})
         assert {(r["namespace"], r["name"]) for r in everywhere["items"]} >= {
-            (HELM_NAMESPACE, "alpha"), (HELM_NAMESPACE, "bravo"), ("default", "delta")
+            (HELM_NAMESPACE, "alpha"),
+            (HELM_NAMESPACE, "bravo"),
+            ("default", "delta"),
         }
 
 
@@ -99,16 +116,22 @@ async def test_helm_list_content(client: Client, helm_releases: dict[str, Any]) 
 
 
 @pytest.mark.parametrize("engine", ["storage", "cli"])
-async def test_helm_status(engine: str, server_settings: Settings, helm_releases: dict[str, Any],
-                           helm_binaries: dict[str, Path], kubeconfig: Path) -> None:
+async def test_helm_status(
+    engine: str,
+    server_settings: Settings,
+    helm_releases: dict[str, Any],
+    helm_binaries: dict[str, Path],
+    kubeconfig: Path,
+) -> None:
     async with create_client(settings=server_settings.replace(helm_read_engine=engine)) as client:
         status = await call_ok(client, "helm_status", {"release_name": "alpha", "namespace": HELM_NAMESPACE})
         assert status["revision"] == 2
         assert status["status"] == "deployed"
         assert status["chart"] == "demo-0.1.0"
         assert "kubectl" in status["notes"] or "NOTES" in status["notes"] or status["notes"]
-        first = await call_ok(client, "helm_status", {"release_name": "alpha", "namespace": HELM_NAMESPACE,
-                                                      "revision": 1})
+        first = await call_ok(
+            client, "helm_status", {"release_name": "alpha", "namespace": HELM_NAMESPACE, "revision": 1}
+        )
         assert first["revision"] == 1
         assert first["status"] == "superseded"
         cli = run_json(helm_binaries["v4"], "status", "alpha", "--namespace", HELM_NAMESPACE, kubeconfig=kubeconfig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,33 +73,40 @@ async def test_kind_aliases_and_api_version(client: Client, sample_objects: str)
         assert got["kind"] == "Deployment"
         assert got["api_version"] == "apps/v1"
     explicit = await call_ok(
-        client, "k8s_get_resource",
+        client,
+        "k8s_get_resource",
         {"kind": "Deployment", "api_version": "apps/v1", "name": "web", "namespace": sample_objects},
     )
     assert explicit["object"]["spec"]["replicas"] == 1
 
 
 async def test_secret_values_are_redacted(client: Client, sample_objects: str) -> None:
-    got = await client.call_tool("k8s_get_resource", {"kind": "secret", "name": "db-credentials",
-                                                      "namespace": sample_objects})
+    got = await client.call_tool(
+        "k8s_get_resource", {"kind": "secret", "name": "db-credentials", "namespace": sample_objects}
+    )
     assert "hunter2" not in text_of(got)
     assert got.structured_content is not None
     assert got.structured_content["object"]["data"] == {"password": "[REDACTED]"}
-    listed = await client.call_tool("k8s_list_resources", {"kind": "secrets", "namespace": sample_objects,
-                                                           "output": "yaml"})
+    listed = await client.call_tool(
+        "k8s_list_resources", {"kind": "secrets", "namespace": sample_objects, "output": "yaml"}
+    )
     assert "hunter2" not in text_of(listed)
     assert "aHVudGVyMi" not in text_of(listed)  # nor its base64
 
 
 async def test_list_summary_selectors_and_namespaces(client: Client, sample_objects: str) -> None:
-    listed = await call_ok(client, "k8s_list_resources", {"kind": "cm", "namespace": sample_objects,
-                                                          "label_selector": "tier=even"})
+    listed = await call_ok(
+        client, "k8s_list_resources", {"kind": "cm", "namespace": sample_objects, "label_selector": "tier=even"}
+    )
     assert len(listed["items"]) == SAMPLE_CONFIGMAPS // 2
     assert listed["columns"] == ["name", "data", "age"]
     assert all(int(item["name"][3:]) % 2 == 0 for item in listed["items"])
 
-    by_field = await call_ok(client, "k8s_list_resources", {"kind": "ConfigMap", "namespace": sample_objects,
-                                                            "field_selector": "metadata.name=cm-07"})
+    by_field = await call_ok(
+        client,
+        "k8s_list_resources",
+        {"kind": "ConfigMap", "namespace": sample_objects, "field_selector": "metadata.name=cm-07"},
+    )
     assert [i["name"] for i in by_field["items"]] == ["cm-07"]
 
     everywhere = await call_ok(client, "k8s_list_resources", {"kind": "deployments", "all_namespaces": True})
@@ -115,8 +123,12 @@ async def test_list_paging_with_limit_and_continue(client: Client, sample_object
     seen: list[str] = []
     token = None
     for _ in range(10):
-        args: dict[str, Any] = {"kind": "configmaps", "namespace": sample_objects, "limit": 7,
-                                "label_selector": "sample=yes"}
+        args: dict[str, Any] = {
+            "kind": "configmaps",
+            "namespace": sample_objects,
+            "limit": 7,
+            "label_selector": "sample=yes",
+        }
         if token:
             args["continue_token"] = token
         page = await call_ok(client, "k8s_list_resources", args)
@@ -136,8 +148,12 @@ async def test_response_budget_cuts_at_item_boundary_and_resumes(
         seen: list[str] = []
         token = None
         for _ in range(40):
-            args: dict[str, Any] = {"kind": "configmaps", "namespace": sample_objects, "output": "yaml",
-                                    "label_selector": "sample=yes"}
+            args: dict[str, Any] = {
+                "kind": "configmaps",
+                "namespace": sample_objects,
+                "output": "yaml",
+                "label_selector": "sample=yes",
+            }
             if token:
                 args["continue_token"] = token
             result = await small.call_tool("k8s_list_resources", args)
@@ -159,8 +175,13 @@ async def test_crd_installed_after_start_is_found(client: Client, kubectl: Any) 
     await call_ok(client, "k8s_get_api_resources")  # warm the discovery cache first
     kubectl("apply", "-f", "-", stdin=CRD)
     kubectl("wait", "--for=condition=Established", "crd/widgets.khm.example.com", "--timeout=60s")
-    kubectl("apply", "-f", "-", stdin="apiVersion: khm.example.com/v1\nkind: Widget\nmetadata:\n"
-            "  name: w1\n  namespace: default\nspec:\n  size: 3\n")
+    kubectl(
+        "apply",
+        "-f",
+        "-",
+        stdin="apiVersion: khm.example.com/v1\nkind: Widget\nmetadata:\n"
+        "  name: w1\n  namespace: default\nspec:\n  size: 3\n",
+    )
     listed = await call_ok(client, "k8s_list_resources", {"kind": "wdg", "namespace": "default"})
     assert listed["kind"] == "Widget"
     assert listed["items"][0]["name"] == "w1"
@@ -182,12 +203,14 @@ async def test_bad_input_gets_one_clear_sentence(client: Client, sample_objects:
     unknown_kind = await call_error(client, "k8s_list_resources", {"kind": "Flibbertigibbet"})
     assert "no kind 'Flibbertigibbet'" in unknown_kind
 
-    missing = await call_error(client, "k8s_get_resource", {"kind": "ConfigMap", "name": "nope",
-                                                            "namespace": sample_objects})
+    missing = await call_error(
+        client, "k8s_get_resource", {"kind": "ConfigMap", "name": "nope", "namespace": sample_objects}
+    )
     assert "'nope'" in missing and "not found" in missing
 
-    no_namespace = await call_error(client, "k8s_get_resource", {"kind": "ConfigMap", "name": "x",
-                                                                 "namespace": "no-such-namespace"})
+    no_namespace = await call_error(
+        client, "k8s_get_resource", {"kind": "ConfigMap", "name": "x", "namespace": "no-such-namespace"}
+    )
     assert no_namespace == "Namespace 'no-such-namespace' does not exist."
 
     wrong_type = await call_error(client, "k8s_list_resources", {"kind": "pods", "limit": "lots"})
@@ -222,7 +245,7 @@ async def test_broken_kubeconfigs_and_unreachable_cluster(
     malformed = tmp_path / "malformed.yaml"
     malformed.write_text("clusters: [unclosed\n")
     unreachable = tmp_path / "unreachable.yaml"
-    config = yaml.safe_load(open(kube_cluster.kubeconfig).read())
+    config = yaml.safe_load(Path(kube_cluster.kubeconfig).read_text())
     config["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
     unreachable.write_text(yaml.safe_dump(config))
     cases = {

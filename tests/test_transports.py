@@ -20,8 +20,14 @@ from tests.support.mcp import call_error, call_ok
 pytestmark = pytest.mark.anyio
 
 ALL_TOOLS = {
-    "k8s_list_contexts", "k8s_get_current_context", "k8s_list_resources", "k8s_get_resource",
-    "k8s_get_api_resources", "helm_version", "helm_list", "helm_status",
+    "k8s_list_contexts",
+    "k8s_get_current_context",
+    "k8s_list_resources",
+    "k8s_get_resource",
+    "k8s_get_api_resources",
+    "helm_version",
+    "helm_list",
+    "helm_status",
 }
 
 
@@ -45,7 +51,8 @@ async def exercise_every_tool(client: Client, namespace: str) -> None:
 
 async def test_stdio(server_settings: Settings, sample_objects: str, helm_releases: Any) -> None:
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "kubehelm_mcp", "serve"],
+        command=sys.executable,
+        args=["-m", "kubehelm_mcp", "serve"],
         env=server_env(server_settings, KUBEHELM_MCP_LOG_LEVEL="debug"),
     )
     async with Client(params) as client:  # any stray stdout line would break this protocol stream
@@ -107,9 +114,7 @@ async def test_read_only_mode_over_http(server_settings: Settings, tmp_path: Pat
         stop_http_server(server)
 
 
-async def test_sigterm_shuts_down_gracefully_with_a_client_connected(
-    server_settings: Settings, tmp_path: Path
-) -> None:
+async def test_sigterm_shuts_down_gracefully_with_a_client_connected(server_settings: Settings, tmp_path: Path) -> None:
     server = start_http_server(server_settings, tmp_path)
     async with Client(sse_client(f"{server.base}/sse")) as client:
         await call_ok(client, "k8s_get_current_context")
@@ -117,9 +122,7 @@ async def test_sigterm_shuts_down_gracefully_with_a_client_connected(
 
 
 async def test_flags_win_over_environment(server_settings: Settings, tmp_path: Path) -> None:
-    server = start_http_server(
-        server_settings, tmp_path, "--toolsets", "helm", KUBEHELM_MCP_TOOLSETS="kubernetes"
-    )
+    server = start_http_server(server_settings, tmp_path, "--toolsets", "helm", KUBEHELM_MCP_TOOLSETS="kubernetes")
     try:
         async with Client(server.mcp_url) as client:
             names = {t.name for t in (await client.list_tools()).tools}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from typing import Any
@@ -50,7 +51,11 @@ async def _serve_http(server: Any, settings: Settings) -> None:
 
     app = create_app(server, server_parts(server))
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on",
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     log.info("serving MCP on http://%s:%d%s (SSE at /sse)", settings.host, settings.port, settings.path)
@@ -74,10 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"kubehelm-mcp: {exc}", file=sys.stderr)
         return 2
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(settings)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

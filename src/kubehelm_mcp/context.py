@@ -49,7 +49,12 @@ class CallContext:
     async def helm_target(self, *, all_namespaces: bool = False) -> HelmTarget:
         t = self.target
         return HelmTarget(
-            namespace=await self.namespace(), all_namespaces=all_namespaces, kubeconfig=t.kubeconfig,
-            context=t.context or (await self.cluster()).context, apiserver=t.apiserver, token=t.token,
-            tls_server_name=t.tls_server_name, insecure_tls=t.insecure_tls,
+            namespace=await self.namespace(),
+            all_namespaces=all_namespaces,
+            kubeconfig=t.kubeconfig,
+            context=t.context or (await self.cluster()).context,
+            apiserver=t.apiserver,
+            token=t.token,
+            tls_server_name=t.tls_server_name,
+            insecure_tls=t.insecure_tls,
         )

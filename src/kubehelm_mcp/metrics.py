@@ -11,16 +11,19 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.tool_calls = Counter(
-            "kubehelm_mcp_tool_calls", "Tool calls by tool and outcome.", ["tool", "outcome"],
+            "kubehelm_mcp_tool_calls",
+            "Tool calls by tool and outcome.",
+            ["tool", "outcome"],
             registry=self.registry,
         )
         self.tool_duration = Histogram(
-            "kubehelm_mcp_tool_call_duration_seconds", "Tool call latency.", ["tool"],
-            buckets=LATENCY_BUCKETS, registry=self.registry,
+            "kubehelm_mcp_tool_call_duration_seconds",
+            "Tool call latency.",
+            ["tool"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
-        self.in_flight = Gauge(
-            "kubehelm_mcp_tool_calls_in_flight", "Tool calls running now.", registry=self.registry
-        )
+        self.in_flight = Gauge("kubehelm_mcp_tool_calls_in_flight", "Tool calls running now.", registry=self.registry)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -45,8 +45,14 @@ def _with_credentials(tool: AnyTool) -> AnyTool:
     """The same tool whose input also accepts per-call cluster credentials."""
     model = create_model(tool.input_model.__name__, __base__=(tool.input_model, ClusterCredentials))
     return Tool(
-        name=tool.name, description=tool.description, input_model=model, output_model=tool.output_model,
-        annotations=tool.annotations, category=tool.category, handler=tool.handler, toolset=tool.toolset,
+        name=tool.name,
+        description=tool.description,
+        input_model=model,
+        output_model=tool.output_model,
+        annotations=tool.annotations,
+        category=tool.category,
+        handler=tool.handler,
+        toolset=tool.toolset,
     )
 
 
@@ -85,8 +91,12 @@ def build_parts(settings: Settings) -> ServerParts:
 
     async def api_for(target: HelmTarget) -> KubeApi:
         cluster_target = ClusterTarget(
-            kubeconfig=target.kubeconfig, context=target.context, in_cluster=settings.in_cluster,
-            apiserver=target.apiserver, token=target.token, tls_server_name=target.tls_server_name,
+            kubeconfig=target.kubeconfig,
+            context=target.context,
+            in_cluster=settings.in_cluster,
+            apiserver=target.apiserver,
+            token=target.token,
+            tls_server_name=target.tls_server_name,
             insecure_tls=target.insecure_tls,
         )
         return (await clients.get(cluster_target)).api

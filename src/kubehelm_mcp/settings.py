@@ -40,9 +40,7 @@ class Settings:
     namespace: str | None = field(
         default=None, metadata=_opt("Default namespace (default: the context's, else 'default').")
     )
-    in_cluster: bool = field(
-        default=False, metadata=_opt("Use the pod's service account instead of a kubeconfig.")
-    )
+    in_cluster: bool = field(default=False, metadata=_opt("Use the pod's service account instead of a kubeconfig."))
     toolsets: tuple[str, ...] = field(
         default=ALL_TOOLSETS, metadata=_opt("Comma-separated toolsets to serve: kubernetes, helm.")
     )
@@ -60,9 +58,7 @@ class Settings:
             "kube_insecure_tls inputs to every tool."
         ),
     )
-    max_response_bytes: int = field(
-        default=64 * 1024, metadata=_opt("Response budget per tool result, in bytes.")
-    )
+    max_response_bytes: int = field(default=64 * 1024, metadata=_opt("Response budget per tool result, in bytes."))
     reveal_secrets: bool = field(
         default=False, metadata=_opt("Show Secret values instead of redacting them (not recommended).")
     )
@@ -111,9 +107,7 @@ def _field_kind(f: dataclasses.Field[Any]) -> str:
 
 
 def _choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
-    literal = {"Transport": Transport, "LogLevel": LogLevel, "HelmReadEngine": HelmReadEngine}.get(
-        str(f.type)
-    )
+    literal = {"Transport": Transport, "LogLevel": LogLevel, "HelmReadEngine": HelmReadEngine}.get(str(f.type))
     return get_args(literal) if literal is not None else None
 
 
@@ -158,9 +152,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag_name(f), dest=f.name, default=None, metavar=f.name.upper(), help=help_text)
 
 
-def load_settings(
-    namespace: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(namespace: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Resolve every setting: a given flag, else its environment variable, else the default."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
@@ -179,9 +171,7 @@ def load_settings(
 def _validate(settings: Settings) -> None:
     unknown = sorted(set(settings.toolsets) - set(ALL_TOOLSETS))
     if unknown:
-        raise SettingsError(
-            f"Unknown toolset(s) {', '.join(unknown)}; choose from {', '.join(ALL_TOOLSETS)}."
-        )
+        raise SettingsError(f"Unknown toolset(s) {', '.join(unknown)}; choose from {', '.join(ALL_TOOLSETS)}.")
     if not settings.path.startswith("/"):
         raise SettingsError(f"--path must start with '/', got {settings.path!r}.")
     if settings.max_response_bytes < 1024:

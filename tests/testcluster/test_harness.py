@@ -16,10 +16,14 @@ from testcluster.node import Node
 from testcluster import runtime
 
 
-def kubectl(binaries: Binaries, plane: ControlPlane, *args: str, stdin: str | None = None,
-            timeout: float = 60) -> str:
-    done = subprocess.run([str(binaries.kubectl), f"--kubeconfig={plane.kubeconfig}", *args],
-                          input=stdin, capture_output=True, text=True, timeout=timeout)
+def kubectl(binaries: Binaries, plane: ControlPlane, *args: str, stdin: str | None = None, timeout: float = 60) -> str:
+    done = subprocess.run(
+        [str(binaries.kubectl), f"--kubeconfig={plane.kubeconfig}", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
     return done.stdout
 
@@ -41,8 +45,7 @@ def test_control_plane_answers(kube_cluster: ControlPlane, test_binaries: Binari
     assert kube_cluster.server.startswith("https://127.0.0.1:")
 
 
-def test_service_account_token_authenticates(kube_cluster: ControlPlane,
-                                             test_binaries: Binaries) -> None:
+def test_service_account_token_authenticates(kube_cluster: ControlPlane, test_binaries: Binaries) -> None:
     kubectl(test_binaries, kube_cluster, "create", "serviceaccount", "harness-reader")
     token = kube_cluster.service_account_token("default", "harness-reader")
     as_sa = ApiClient(kube_cluster.server, kube_cluster.ca_file, token=token)
@@ -51,8 +54,7 @@ def test_service_account_token_authenticates(kube_cluster: ControlPlane,
     assert "system:serviceaccount:default:harness-reader" in body
 
 
-def test_two_control_planes_side_by_side(kube_cluster: ControlPlane,
-                                         test_binaries: Binaries) -> None:
+def test_two_control_planes_side_by_side(kube_cluster: ControlPlane, test_binaries: Binaries) -> None:
     second = ControlPlane.start(None, test_binaries)
     pids, workdir = second.pids, second.workdir
     try:
@@ -69,19 +71,30 @@ def test_two_control_planes_side_by_side(kube_cluster: ControlPlane,
 
 
 def busybox_pod(name: str, image: str) -> str:
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-        "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
-            "name": "main", "image": image, "imagePullPolicy": "Never",
-            "command": ["sh", "-c", "echo hello; sleep 3600"]}]},
-    })
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name},
+            "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": image,
+                        "imagePullPolicy": "Never",
+                        "command": ["sh", "-c", "echo hello; sleep 3600"],
+                    }
+                ],
+            },
+        }
+    )
 
 
 def run_busybox(binaries: Binaries, plane: ControlPlane, node: Node, name: str) -> None:
     """A pod reaches Running, its log says hello, and exec works."""
     kubectl(binaries, plane, "apply", "-f", "-", stdin=busybox_pod(name, node.busybox_image))
-    kubectl(binaries, plane, "wait", "--for=condition=Ready", f"pod/{name}", "--timeout=90s",
-            timeout=120)
+    kubectl(binaries, plane, "wait", "--for=condition=Ready", f"pod/{name}", "--timeout=90s", timeout=120)
     phase = kubectl(binaries, plane, "get", "pod", name, "-o", "jsonpath={.status.phase}")
     assert phase == "Running"
     deadline = time.monotonic() + 30
@@ -91,8 +104,7 @@ def run_busybox(binaries: Binaries, plane: ControlPlane, node: Node, name: str) 
     assert kubectl(binaries, plane, "exec", name, "--", "echo", "hi").strip() == "hi"
 
 
-def test_node_runs_a_busybox_pod(kube_cluster: ControlPlane, kube_node: Node,
-                                 test_binaries: Binaries) -> None:
+def test_node_runs_a_busybox_pod(kube_cluster: ControlPlane, kube_node: Node, test_binaries: Binaries) -> None:
     run_busybox(test_binaries, kube_cluster, kube_node, "harness-busybox")
     kubectl(test_binaries, kube_cluster, "delete", "pod", "harness-busybox", "--wait=true")
 
@@ -125,12 +137,12 @@ def test_second_cluster_with_node_and_clean_stop(test_binaries: Binaries) -> Non
     assert not workdir.exists()
     assert not Path(f"/sys/class/net/{bridge}").exists()
     assert not cgroup_exists(cgroup)
-    assert not [p for p in os.listdir("/proc")
-                if p.isdigit() and runtime.mount_namespace(int(p)) == namespace]
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and runtime.mount_namespace(int(p)) == namespace]
 
 
 def test_helm_major_versions(helm_binaries: dict[str, Path]) -> None:
     for major, binary in helm_binaries.items():
-        out = subprocess.run([str(binary), "version", "--short"], capture_output=True,
-                             text=True, timeout=30, check=True).stdout.strip()
+        out = subprocess.run(
+            [str(binary), "version", "--short"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
         assert out.startswith(f"{major}."), out

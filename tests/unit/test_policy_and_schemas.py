@@ -16,8 +16,16 @@ async def _noop(args: ToolInput, ctx: object) -> ToolResult:
 
 
 def _tool(annotations: Annotations) -> Tool[ToolInput, ToolResult]:
-    return Tool(name="t", description="d", input_model=ToolInput, output_model=ToolResult,
-                annotations=annotations, category=Category.QUERY, handler=_noop, toolset="kubernetes")
+    return Tool(
+        name="t",
+        description="d",
+        input_model=ToolInput,
+        output_model=ToolResult,
+        annotations=annotations,
+        category=Category.QUERY,
+        handler=_noop,
+        toolset="kubernetes",
+    )
 
 
 READER = _tool(READ_ONLY)
@@ -44,12 +52,18 @@ def test_read_only_policy_hides_and_refuses_writers() -> None:
 
 
 def test_compact_schema_keeps_property_named_title() -> None:
-    schema = {"title": "X", "type": "object", "properties": {
-        "title": {"title": "Title", "type": "string"},
-        "maybe": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": None, "title": "Maybe"},
-    }}
-    assert compact(schema) == {"type": "object", "properties": {
-        "title": {"type": "string"}, "maybe": {"type": "integer"}}}
+    schema = {
+        "title": "X",
+        "type": "object",
+        "properties": {
+            "title": {"title": "Title", "type": "string"},
+            "maybe": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": None, "title": "Maybe"},
+        },
+    }
+    assert compact(schema) == {
+        "type": "object",
+        "properties": {"title": {"type": "string"}, "maybe": {"type": "integer"}},
+    }
 
 
 def test_go_and_rfc3339_times_normalise_alike() -> None:
@@ -59,13 +73,25 @@ def test_go_and_rfc3339_times_normalise_alike() -> None:
 
 
 def _rt(group: str, kind: str, plural: str, preferred: bool = True, short: tuple[str, ...] = ()) -> ResourceType:
-    return ResourceType(group=group, version="v1", kind=kind, plural=plural, singular=kind.lower(),
-                        namespaced=True, verbs=("get", "list"), short_names=short, preferred=preferred)
+    return ResourceType(
+        group=group,
+        version="v1",
+        kind=kind,
+        plural=plural,
+        singular=kind.lower(),
+        namespaced=True,
+        verbs=("get", "list"),
+        short_names=short,
+        preferred=preferred,
+    )
 
 
 def test_kind_resolution_prefers_core_and_honours_groups() -> None:
-    types = [_rt("events.k8s.io", "Event", "events"), _rt("", "Event", "events", short=("ev",)),
-             _rt("apps", "Deployment", "deployments", short=("deploy",))]
+    types = [
+        _rt("events.k8s.io", "Event", "events"),
+        _rt("", "Event", "events", short=("ev",)),
+        _rt("apps", "Deployment", "deployments", short=("deploy",)),
+    ]
     assert _match(types, "events", None) == types[1]
     assert _match(types, "Event", "events.k8s.io/v1") == types[0]
     assert _match(types, "events.events.k8s.io", None) == types[0]

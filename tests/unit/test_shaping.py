@@ -20,9 +20,12 @@ class Blob(ToolResult):
 
 
 def test_sanitize_strips_noise_and_redacts_secrets_anywhere() -> None:
-    secret = {"kind": "Secret", "metadata": {"name": "s", "managedFields": [{}],
-                                             "annotations": {LAST_APPLIED: "{...}", "keep": "me"}},
-              "data": {"password": "aHVudGVy"}, "stringData": {"token": "plain"}}
+    secret = {
+        "kind": "Secret",
+        "metadata": {"name": "s", "managedFields": [{}], "annotations": {LAST_APPLIED: "{...}", "keep": "me"}},
+        "data": {"password": "aHVudGVy"},
+        "stringData": {"token": "plain"},
+    }
     cleaned = sanitize({"items": [secret]})
     only = cleaned["items"][0]
     assert only["data"] == {"password": "[REDACTED]"} and only["stringData"] == {"token": "[REDACTED]"}
@@ -33,8 +36,10 @@ def test_sanitize_strips_noise_and_redacts_secrets_anywhere() -> None:
 
 def test_scrub_removes_credentials() -> None:
     jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLXBhcnQ"
-    text = (f"Authorization: Bearer abcdef123456 token={jwt} https://bob:s3cret@repo.example/x "
-            "password: hunter2 -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----")
+    text = (
+        f"Authorization: Bearer abcdef123456 token={jwt} https://bob:s3cret@repo.example/x "
+        "password: hunter2 -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----"
+    )
     cleaned = scrub(text, known_secrets=("opaque-value-1",))
     for leaked in ("abcdef123456", jwt, "s3cret", "hunter2", "MIIE"):
         assert leaked not in cleaned

@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from kubehelm_mcp.errors import DependencyMissing
 from kubehelm_mcp.helm.models import HelmMajor
@@ -28,8 +27,12 @@ async def probe_version(path: str) -> str | None:
     """The version a binary reports, or None when it is not a working helm."""
     try:
         proc = await asyncio.create_subprocess_exec(
-            path, "version", "--template", "{{.Version}}",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            path,
+            "version",
+            "--template",
+            "{{.Version}}",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
             env={**os.environ, "HELM_DEBUG": "false"},
         )
         out, _ = await asyncio.wait_for(proc.communicate(), timeout=20)
@@ -61,7 +64,7 @@ class HelmBinaries:
         configured = self._configured[major]
         if configured:
             version = await probe_version(configured)
-            if not Path(configured).is_file() or version is None:
+            if version is None:
                 raise DependencyMissing(f"The Helm {major} binary configured by {flag} ({configured}) does not run.")
             if not version.startswith(major + "."):
                 raise DependencyMissing(f"{flag} points at Helm {version}, not Helm {major}.")

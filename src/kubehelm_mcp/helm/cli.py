@@ -65,8 +65,11 @@ class HelmCli:
         if target is not None:
             env.update(_target_env(target))
         proc = await asyncio.create_subprocess_exec(
-            self.binary.path, *args,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            self.binary.path,
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             env=env,
         )
         try:
@@ -111,8 +114,12 @@ class CliReleaseReader:
         rows = await self._cli.run_json(args, target, "helm list") or []
         return [
             ReleaseSummary(
-                name=row["name"], namespace=row["namespace"], revision=int(row["revision"]),
-                updated=normalize_time(row.get("updated")), status=row["status"], chart=row["chart"],
+                name=row["name"],
+                namespace=row["namespace"],
+                revision=int(row["revision"]),
+                updated=normalize_time(row.get("updated")),
+                status=row["status"],
+                chart=row["chart"],
                 app_version=row.get("app_version", ""),
             )
             for row in rows
@@ -126,8 +133,9 @@ class CliReleaseReader:
             self._cli.run_json(["status", release_name, *revision_args], target, what),
             self._cli.run_json(["get", "metadata", release_name, *revision_args], target, what),
         )
-        doc["chart"] = {"metadata": {"name": meta["chart"], "version": meta["version"],
-                                     "appVersion": meta.get("appVersion", "")}}
+        doc["chart"] = {
+            "metadata": {"name": meta["chart"], "version": meta["version"], "appVersion": meta.get("appVersion", "")}
+        }
         return release_status_from_record(doc)
 
 

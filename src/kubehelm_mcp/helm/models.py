@@ -10,8 +10,15 @@ from typing import Literal
 HelmMajor = Literal["v3", "v4"]
 
 RELEASE_STATUSES = (
-    "deployed", "failed", "pending-install", "pending-upgrade", "pending-rollback",
-    "superseded", "uninstalled", "uninstalling", "unknown",
+    "deployed",
+    "failed",
+    "pending-install",
+    "pending-upgrade",
+    "pending-rollback",
+    "superseded",
+    "uninstalled",
+    "uninstalling",
+    "unknown",
 )
 
 
@@ -32,7 +39,7 @@ class HelmTarget:
 LIST_STATUS_FLAGS = ("deployed", "failed", "pending", "superseded", "uninstalled", "uninstalling")
 
 
-def list_shows_every_state_by_default(major: HelmMajor) -> bool:
+def list_shows_every_state_by_default(major: str) -> bool:
     """Helm v3 lists deployed and failed releases unless told otherwise; Helm v4 (which dropped
     `--all`) lists releases in every state."""
     return major == "v4"

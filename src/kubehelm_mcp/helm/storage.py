@@ -57,8 +57,12 @@ def _revision(secret: dict[str, Any]) -> int:
 def summarize(record: dict[str, Any]) -> ReleaseSummary:
     status = release_status_from_record(record)
     return ReleaseSummary(
-        name=status.name, namespace=status.namespace, revision=status.revision,
-        updated=status.last_deployed, status=status.status, chart=status.chart,
+        name=status.name,
+        namespace=status.namespace,
+        revision=status.revision,
+        updated=status.last_deployed,
+        status=status.status,
+        chart=status.chart,
         app_version=status.app_version,
     )
 
@@ -99,7 +103,7 @@ class StorageReleaseReader:
         releases = [summarize(decode_release(s)) for s in secrets]
         releases = _sorted(releases, query)
         end = query.offset + query.limit if query.limit > 0 else None
-        return releases[query.offset:end]
+        return releases[query.offset : end]
 
     async def status(self, target: HelmTarget, release_name: str, revision: int | None) -> ReleaseStatus:
         selector = f"owner=helm,name={release_name}"

@@ -25,9 +25,8 @@ TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
 
 def _status_message(exc: ApiException) -> str:
     """The apiserver's own explanation from a Status body, else the HTTP reason."""
-    body = exc.body
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
+    raw = exc.body
+    body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     if isinstance(body, str) and body:
         try:
             status = json.loads(body)

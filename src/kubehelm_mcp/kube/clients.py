@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from kubernetes_asyncio.client import ApiClient, Configuration
 from kubernetes_asyncio.config import ConfigException, load_incluster_config, load_kube_config
@@ -34,7 +36,9 @@ async def _configure_from_kubeconfig(target: ClusterTarget, config: Configuratio
     ctx = view.context(target.context)
     try:
         await load_kube_config(
-            config_file=os.pathsep.join(paths), context=ctx.name, client_configuration=config,
+            config_file=os.pathsep.join(paths),
+            context=ctx.name,
+            client_configuration=config,
             persist_config=False,
         )
     except ConfigException as exc:
@@ -47,14 +51,11 @@ async def _build(target: ClusterTarget) -> KubeCluster:
     namespace, context = "default", target.context
     if target.in_cluster:
         try:
-            load_incluster_config(client_configuration=config)
+            load_incluster_config(client_configuration=config)  # type: ignore[no-untyped-call]
         except ConfigException as exc:
             raise ClusterUnavailable(f"In-cluster configuration is unavailable: {exc}.") from None
-        try:
-            with open(IN_CLUSTER_NAMESPACE_FILE, encoding="utf-8") as fh:
-                namespace = fh.read().strip() or "default"
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            namespace = Path(IN_CLUSTER_NAMESPACE_FILE).read_text(encoding="utf-8").strip() or "default"  # noqa: ASYNC240
     elif target.apiserver and target.token:
         config.host = target.apiserver
     else:

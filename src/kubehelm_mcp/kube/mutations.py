@@ -18,8 +18,14 @@ def _dry_run(dry_run: bool) -> list[tuple[str, Any]]:
 
 
 async def delete_object(
-    api: KubeApi, rt: ResourceType, name: str, namespace: str | None, *,
-    propagation: Propagation | None, grace_period_seconds: int | None, dry_run: bool = False,
+    api: KubeApi,
+    rt: ResourceType,
+    name: str,
+    namespace: str | None,
+    *,
+    propagation: Propagation | None,
+    grace_period_seconds: int | None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     if rt.verbs and "delete" not in rt.verbs:
         raise InvalidInput(f"{rt.kind} ({rt.api_version}) cannot be deleted.")
@@ -43,8 +49,12 @@ async def scale_object(
     what = describe_target(rt, name, namespace)
     try:
         scale: dict[str, Any] = await api.request(
-            "PATCH", path, query=_dry_run(dry_run), body={"spec": {"replicas": replicas}},
-            headers={"Content-Type": MERGE_PATCH}, what=what,
+            "PATCH",
+            path,
+            query=_dry_run(dry_run),
+            body={"spec": {"replicas": replicas}},
+            headers={"Content-Type": MERGE_PATCH},
+            what=what,
         )
     except NotFound:
         # Either the object is missing or its kind has no /scale subresource: tell which.

@@ -107,8 +107,9 @@ def table_page(doc: dict[str, Any], rt: ResourceType, *, with_namespace: bool) -
         rows.append(out)
     columns = (["namespace"] if with_namespace else []) + keys
     meta = doc.get("metadata") or {}
-    return Page(items=rows, columns=columns, next_token=meta.get("continue") or None,
-                remaining=meta.get("remainingItemCount"))
+    return Page(
+        items=rows, columns=columns, next_token=meta.get("continue") or None, remaining=meta.get("remainingItemCount")
+    )
 
 
 def _fallback_row(item: dict[str, Any], rt: ResourceType, with_namespace: bool) -> dict[str, Any]:

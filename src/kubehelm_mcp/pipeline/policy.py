@@ -21,9 +21,7 @@ class Policy:
         if tool.toolset and tool.toolset not in self._settings.toolsets:
             raise PolicyDenied(f"Tool '{tool.name}' belongs to the '{tool.toolset}' toolset, which is not enabled.")
         if self._settings.read_only and not tool.read_only:
-            raise PolicyDenied(
-                f"Tool '{tool.name}' can change the cluster and the server runs in read-only mode."
-            )
+            raise PolicyDenied(f"Tool '{tool.name}' can change the cluster and the server runs in read-only mode.")
         if tool.destructive and not self._settings.allow_destructive:
             raise PolicyDenied(
                 f"Tool '{tool.name}' is destructive and the server refuses destructive tools by default.",

@@ -108,8 +108,12 @@ class CallPipeline:
             if isinstance(args, ClusterCredentials) and args.kube_token:
                 secrets = (args.kube_token,)
             ctx = CallContext(
-                settings=self.settings, target=self._target(args, session), namespace_arg=args.namespace,
-                session=session, clients=self.clients, helm=self.helm,
+                settings=self.settings,
+                target=self._target(args, session),
+                namespace_arg=args.namespace,
+                session=session,
+                clients=self.clients,
+                helm=self.helm,
             )
             if report_progress is not None:
                 ctx.report_progress = report_progress
@@ -128,5 +132,7 @@ class CallPipeline:
             log.error("internal error %s in %s: %s", error_id, name, scrub(repr(exc), secrets), exc_info=True)
             return Outcome(
                 f"Internal error while running {name} (error id {error_id}); the server log has the details.",
-                None, True, "internal",
+                None,
+                True,
+                "internal",
             )

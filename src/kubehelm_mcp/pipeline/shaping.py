@@ -27,9 +27,7 @@ def _size(shaped: Shaped) -> int:
 
 def sanitize_result(result: ToolResult, *, reveal_secrets: bool) -> ToolResult:
     updates = {
-        name: sanitize(value, reveal_secrets=reveal_secrets)
-        for name, value in result
-        if isinstance(value, dict | list)
+        name: sanitize(value, reveal_secrets=reveal_secrets) for name, value in result if isinstance(value, dict | list)
     }
     return result.model_copy(update=updates)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 
 
@@ -30,15 +30,18 @@ async def helm_version(args: VersionInput, ctx: CallContext) -> HelmVersion:
     if args.short:
         return HelmVersion(version=cli.binary.version)
     out = await cli.run(["version", "--template", "{{.Version}}|{{.GitCommit}}|{{.GoVersion}}"], None, "helm version")
-    version, commit, go = (out.strip().split("|") + ["", "", ""])[:3]
+    version, commit, go = [*out.strip().split("|"), "", "", ""][:3]
     return HelmVersion(version=version, git_commit=commit, go_version=go, binary=cli.binary.path)
 
 
-TOOLS = [
+TOOLS: list[AnyTool] = [
     Tool(
         name="helm_version",
         description="Show the Helm version (v3 or v4) this server runs.",
-        input_model=VersionInput, output_model=HelmVersion, annotations=LOCAL_READ_ONLY,
-        category=Category.QUERY, handler=helm_version,
+        input_model=VersionInput,
+        output_model=HelmVersion,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.QUERY,
+        handler=helm_version,
     ),
 ]

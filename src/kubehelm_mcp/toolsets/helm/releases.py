@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.helm.models import LIST_STATUS_FLAGS, ReleaseListQuery, list_shows_every_state_by_default
-from kubehelm_mcp.tooling import READ_ONLY, Category, PagedResult, Tool, ToolResult
+from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
 
@@ -75,10 +75,14 @@ class ReleaseStatusResult(ToolResult):
 async def helm_list(args: ListInput, ctx: CallContext) -> ReleaseList:
     statuses = tuple(flag for flag in LIST_STATUS_FLAGS if getattr(args, flag))
     query = ReleaseListQuery(
-        filter=args.filter, selector=args.selector, statuses=statuses,
+        filter=args.filter,
+        selector=args.selector,
+        statuses=statuses,
         all_statuses=args.all or (not statuses and list_shows_every_state_by_default(args.helm_version)),
-        sort_by_date=args.sort_by == "date", reverse=args.sort_reverse,
-        limit=args.limit, offset=args.offset,
+        sort_by_date=args.sort_by == "date",
+        reverse=args.sort_reverse,
+        limit=args.limit,
+        offset=args.offset,
     )
     reader = await ctx.helm.reader(args.helm_version)
     releases = await reader.list_releases(await ctx.helm_target(all_namespaces=args.all_namespaces), query)
@@ -91,17 +95,23 @@ async def helm_status(args: StatusInput, ctx: CallContext) -> ReleaseStatusResul
     return ReleaseStatusResult(**dataclasses.asdict(status))
 
 
-TOOLS = [
+TOOLS: list[AnyTool] = [
     Tool(
         name="helm_list",
         description="List Helm releases; status flags filter (v3 shows deployed+failed by default, v4 all).",
-        input_model=ListInput, output_model=ReleaseList, annotations=READ_ONLY,
-        category=Category.QUERY, handler=helm_list,
+        input_model=ListInput,
+        output_model=ReleaseList,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=helm_list,
     ),
     Tool(
         name="helm_status",
         description="Show a release's status, chart, revision, timestamps and notes.",
-        input_model=StatusInput, output_model=ReleaseStatusResult, annotations=READ_ONLY,
-        category=Category.QUERY, handler=helm_status,
+        input_model=StatusInput,
+        output_model=ReleaseStatusResult,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=helm_status,
     ),
 ]

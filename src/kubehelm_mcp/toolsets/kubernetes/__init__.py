@@ -1,5 +1,6 @@
 """The Kubernetes toolset (k8s_*)."""
 
+from kubehelm_mcp.tooling import AnyTool
 from kubehelm_mcp.toolsets.kubernetes import changes, contexts, discovery, resources
 
-TOOLS = [*contexts.TOOLS, *resources.TOOLS, *discovery.TOOLS, *changes.TOOLS]
+TOOLS: list[AnyTool] = [*contexts.TOOLS, *resources.TOOLS, *discovery.TOOLS, *changes.TOOLS]

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.kube.mutations import Propagation, delete_object, scale_object
-from kubehelm_mcp.tooling import Annotations, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import KindInput, resolve_kind
 
 
@@ -43,7 +43,9 @@ async def scale_resource(args: ScaleInput, ctx: CallContext) -> ChangeResult:
     scale = await scale_object(cluster.api, rt, args.name, namespace, args.replicas)
     status = scale.get("status") or {}
     return ChangeResult(
-        kind=rt.kind, name=args.name, namespace=namespace,
+        kind=rt.kind,
+        name=args.name,
+        namespace=namespace,
         action=f"scaled to {args.replicas} replica(s) (currently {status.get('replicas', 0)})",
         detail={"spec": scale.get("spec"), "status": status},
     )
@@ -52,24 +54,34 @@ async def scale_resource(args: ScaleInput, ctx: CallContext) -> ChangeResult:
 async def delete_resource(args: DeleteInput, ctx: CallContext) -> ChangeResult:
     cluster, rt = await resolve_kind(args, ctx)
     namespace = await ctx.namespace() if rt.namespaced else None
-    await delete_object(cluster.api, rt, args.name, namespace, propagation=args.propagation_policy,
-                        grace_period_seconds=args.grace_period_seconds)
+    await delete_object(
+        cluster.api,
+        rt,
+        args.name,
+        namespace,
+        propagation=args.propagation_policy,
+        grace_period_seconds=args.grace_period_seconds,
+    )
     return ChangeResult(kind=rt.kind, name=args.name, namespace=namespace, action="deletion requested")
 
 
-TOOLS = [
+TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_scale_resource",
         description="Set the replica count of a Deployment, StatefulSet, ReplicaSet or any kind with /scale.",
-        input_model=ScaleInput, output_model=ChangeResult,
+        input_model=ScaleInput,
+        output_model=ChangeResult,
         annotations=Annotations(read_only=False, idempotent=True),
-        category=Category.MUTATE, handler=scale_resource,
+        category=Category.MUTATE,
+        handler=scale_resource,
     ),
     Tool(
         name="k8s_delete_resource",
         description="Delete one object of any kind.",
-        input_model=DeleteInput, output_model=ChangeResult,
+        input_model=DeleteInput,
+        output_model=ChangeResult,
         annotations=Annotations(read_only=False, destructive=True, idempotent=True),
-        category=Category.MUTATE, handler=delete_resource,
+        category=Category.MUTATE,
+        handler=delete_resource,
     ),
 ]

@@ -18,7 +18,9 @@ Output = Literal["summary", "yaml", "json"]
 
 
 class KindInput(ToolInput):
-    kind: str = Field(min_length=1, max_length=253, description="Kind, plural or short name, e.g. Deployment, pods, cm.")
+    kind: str = Field(
+        min_length=1, max_length=253, description="Kind, plural or short name, e.g. Deployment, pods, cm."
+    )
     api_version: str | None = Field(None, description="group/version to disambiguate, e.g. apps/v1.")
 
 

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.kube.kubeconfig import KubeconfigView, kubeconfig_paths, read_kubeconfig
-from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Category, PagedResult, Tool, ToolInput, ToolResult
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolInput, ToolResult
 
 
 class ContextEntry(BaseModel):
@@ -57,8 +57,14 @@ async def list_contexts(args: ToolInput, ctx: CallContext) -> ContextList:
     active, _ = _active(ctx, view)
     return ContextList(
         items=[
-            ContextEntry(name=c.name, cluster=c.cluster, user=c.user, namespace=c.namespace, server=c.server,
-                         current=c.name == active)
+            ContextEntry(
+                name=c.name,
+                cluster=c.cluster,
+                user=c.user,
+                namespace=c.namespace,
+                server=c.server,
+                current=c.name == active,
+            )
             for c in view.contexts
         ]
     )
@@ -72,17 +78,23 @@ async def current_context(args: ToolInput, ctx: CallContext) -> CurrentContext:
     return CurrentContext(name=info.name, cluster=info.cluster, namespace=namespace, server=info.server, source=source)
 
 
-TOOLS = [
+TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_list_contexts",
         description="List kubeconfig contexts; * marks the one in use.",
-        input_model=ToolInput, output_model=ContextList, annotations=LOCAL_READ_ONLY,
-        category=Category.QUERY, handler=list_contexts,
+        input_model=ToolInput,
+        output_model=ContextList,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.QUERY,
+        handler=list_contexts,
     ),
     Tool(
         name="k8s_get_current_context",
         description="Show the context, cluster and default namespace this session uses.",
-        input_model=ToolInput, output_model=CurrentContext, annotations=LOCAL_READ_ONLY,
-        category=Category.QUERY, handler=current_context,
+        input_model=ToolInput,
+        output_model=CurrentContext,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.QUERY,
+        handler=current_context,
     ),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.tooling import READ_ONLY, Category, PagedResult, Tool, ToolInput
+from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolInput
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
 
 
@@ -28,12 +28,21 @@ class ApiResourceList(PagedResult):
 
     def to_text(self) -> str:
         rows = [
-            {"name": r.name, "shortnames": ",".join(r.short_names), "apiversion": r.api_version,
-             "namespaced": str(r.namespaced).lower(), "kind": r.kind}
+            {
+                "name": r.name,
+                "shortnames": ",".join(r.short_names),
+                "apiversion": r.api_version,
+                "namespaced": str(r.namespaced).lower(),
+                "kind": r.kind,
+            }
             for r in self.items
         ]
-        return "\n".join(filter(None, [render_table(["name", "shortnames", "apiversion", "namespaced", "kind"], rows),
-                                        self.truncated_note]))
+        return "\n".join(
+            filter(
+                None,
+                [render_table(["name", "shortnames", "apiversion", "namespaced", "kind"], rows), self.truncated_note],
+            )
+        )
 
 
 async def api_resources(args: ApiResourcesInput, ctx: CallContext) -> ApiResourceList:
@@ -46,18 +55,27 @@ async def api_resources(args: ApiResourcesInput, ctx: CallContext) -> ApiResourc
     types.sort(key=lambda t: (t.group, t.plural))
     return ApiResourceList(
         items=[
-            ApiResource(kind=t.kind, name=t.plural, api_version=t.api_version, namespaced=t.namespaced,
-                        short_names=list(t.short_names), verbs=list(t.verbs))
+            ApiResource(
+                kind=t.kind,
+                name=t.plural,
+                api_version=t.api_version,
+                namespaced=t.namespaced,
+                short_names=list(t.short_names),
+                verbs=list(t.verbs),
+            )
             for t in types
         ]
     )
 
 
-TOOLS = [
+TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_api_resources",
         description="List the kinds the cluster serves (CRDs included), like kubectl api-resources.",
-        input_model=ApiResourcesInput, output_model=ApiResourceList, annotations=READ_ONLY,
-        category=Category.QUERY, handler=api_resources,
+        input_model=ApiResourcesInput,
+        output_model=ApiResourceList,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=api_resources,
     ),
 ]

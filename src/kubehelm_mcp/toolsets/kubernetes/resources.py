@@ -10,7 +10,7 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import NotFound
 from kubehelm_mcp.kube.resources import DEFAULT_PAGE_SIZE, ListQuery, get_object, list_objects, list_rows
 from kubehelm_mcp.paging import Cursor, decode_cursor, encode_cursor
-from kubehelm_mcp.tooling import READ_ONLY, Category, PagedResult, Tool, ToolResult
+from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import (
     KindInput,
     Output,
@@ -65,8 +65,10 @@ class ResourceList(PagedResult):
         elif self.output == "summary":
             body = render_table(self.columns or list(self.items[0]), self.items)
         else:
-            body = render_objects(self.items, self.output) if self.output == "yaml" else render_objects(
-                [{"items": self.items}], "json"
+            body = (
+                render_objects(self.items, self.output)
+                if self.output == "yaml"
+                else render_objects([{"items": self.items}], "json")
             )
         footer = [line for line in (self.truncated_note,) if line]
         if self.continue_token:
@@ -84,22 +86,36 @@ async def get_resource(args: GetInput, ctx: CallContext) -> ResourceResult:
             query = ListQuery(namespace=namespace, field_selector=f"metadata.name={args.name}", limit=1)
             page = await list_rows(cluster.api, rt, query)
             if not page.items:
-                raise NotFound(f"{rt.kind} '{args.name}' was not found" + (f" in namespace '{namespace}'." if namespace else "."))
+                raise NotFound(
+                    f"{rt.kind} '{args.name}' was not found" + (f" in namespace '{namespace}'." if namespace else ".")
+                )
             summary, obj = page.items[0], None
         else:
             summary, obj = None, await get_object(cluster.api, rt, args.name, namespace)
     except NotFound as error:
         raise await explain_not_found(cluster, rt, namespace, error) from None
-    return ResourceResult(kind=rt.kind, api_version=rt.api_version, name=args.name, namespace=namespace,
-                          output=args.output, object=obj, summary=summary)
+    return ResourceResult(
+        kind=rt.kind,
+        api_version=rt.api_version,
+        name=args.name,
+        namespace=namespace,
+        output=args.output,
+        object=obj,
+        summary=summary,
+    )
 
 
 async def list_resources(args: ListInput, ctx: CallContext) -> ResourceList:
     cluster, rt = await resolve_kind(args, ctx)
     namespace = None if args.all_namespaces or not rt.namespaced else await ctx.namespace()
     cursor = decode_cursor(args.continue_token)
-    query = ListQuery(namespace=namespace, label_selector=args.label_selector, field_selector=args.field_selector,
-                      limit=args.limit, continue_token=cursor.api_token)
+    query = ListQuery(
+        namespace=namespace,
+        label_selector=args.label_selector,
+        field_selector=args.field_selector,
+        limit=args.limit,
+        continue_token=cursor.api_token,
+    )
     lister = list_rows if args.output == "summary" else list_objects
     try:
         page = await lister(cluster.api, rt, query)
@@ -107,23 +123,36 @@ async def list_resources(args: ListInput, ctx: CallContext) -> ResourceList:
         raise await explain_not_found(cluster, rt, namespace, error) from None
     next_token = encode_cursor(Cursor(page.next_token, 0)) if page.next_token else None
     return ResourceList(
-        kind=rt.kind, api_version=rt.api_version, namespace=namespace, output=args.output,
-        columns=page.columns or None, items=page.items[cursor.skip:], continue_token=next_token,
-        remaining_item_count=page.remaining, page_token=cursor.api_token, page_skip=cursor.skip,
+        kind=rt.kind,
+        api_version=rt.api_version,
+        namespace=namespace,
+        output=args.output,
+        columns=page.columns or None,
+        items=page.items[cursor.skip :],
+        continue_token=next_token,
+        remaining_item_count=page.remaining,
+        page_token=cursor.api_token,
+        page_skip=cursor.skip,
     )
 
 
-TOOLS = [
+TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_resource",
         description="Get one object of any kind (CRDs too) as YAML, JSON or a summary row.",
-        input_model=GetInput, output_model=ResourceResult, annotations=READ_ONLY,
-        category=Category.QUERY, handler=get_resource,
+        input_model=GetInput,
+        output_model=ResourceResult,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=get_resource,
     ),
     Tool(
         name="k8s_list_resources",
         description="List objects of any kind with kubectl's columns; selectors, paging, all namespaces.",
-        input_model=ListInput, output_model=ResourceList, annotations=READ_ONLY,
-        category=Category.QUERY, handler=list_resources,
+        input_model=ListInput,
+        output_model=ResourceList,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=list_resources,
     ),
 ]
