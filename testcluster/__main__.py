@@ -37,19 +37,23 @@ def _up(binaries: Binaries, with_node: bool, workdir: Path | None) -> int:
         if with_node:
             node = Node.start(plane, binaries)
         print(f"KUBECONFIG={plane.kubeconfig}", flush=True)
-        summary = [f"server      {plane.server}", f"kubeconfig  {plane.kubeconfig}",
-                   f"work dir    {plane.workdir}",
-                   "processes   " + ", ".join(f"{d.name}={d.pid}" for d in plane.daemons)]
+        summary = [
+            f"server      {plane.server}",
+            f"kubeconfig  {plane.kubeconfig}",
+            f"work dir    {plane.workdir}",
+            "processes   " + ", ".join(f"{d.name}={d.pid}" for d in plane.daemons),
+        ]
         if node is not None:
-            summary += [f"node        {node.name} (image {node.busybox_image})",
-                        "            " + ", ".join(f"{d.name}={d.pid}" for d in node.daemons)]
+            summary += [
+                f"node        {node.name} (image {node.busybox_image})",
+                "            " + ", ".join(f"{d.name}={d.pid}" for d in node.daemons),
+            ]
         summary += [*_env_lines(binaries), "Ctrl-C (or SIGTERM) stops the cluster."]
         print("\n".join(summary), file=sys.stderr, flush=True)
         while not stop.wait(1.0):
             dead = [d for d in plane.daemons + (node.daemons if node else []) if not d.alive()]
             if dead:
-                print(f"{dead[0].name} exited; last log lines:\n{dead[0].tail()}",
-                      file=sys.stderr)
+                print(f"{dead[0].name} exited; last log lines:\n{dead[0].tail()}", file=sys.stderr)
                 return 1
         return 0
     finally:
@@ -61,8 +65,9 @@ def _up(binaries: Binaries, with_node: bool, workdir: Path | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m testcluster",
-                                     description="Real Kubernetes test cluster on loopback.")
+    parser = argparse.ArgumentParser(
+        prog="python -m testcluster", description="Real Kubernetes test cluster on loopback."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     install = commands.add_parser("install", help="install/build the binaries only")
     install.add_argument("--node", action="store_true", help="also the node parts")

@@ -19,8 +19,9 @@ class ApiError(RuntimeError):
 class ApiClient:
     """One request per connection: simple, and plenty for polling a local apiserver."""
 
-    def __init__(self, server: str, ca_file: Path, cert: Path | None = None,
-                 key: Path | None = None, token: str | None = None) -> None:
+    def __init__(
+        self, server: str, ca_file: Path, cert: Path | None = None, key: Path | None = None, token: str | None = None
+    ) -> None:
         parts = urlsplit(server)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 443
         self.context = ssl.create_default_context(cafile=str(ca_file))
@@ -28,10 +29,8 @@ class ApiClient:
             self.context.load_cert_chain(str(cert), str(key))
         self.token = token
 
-    def request(self, method: str, path: str, body: Any = None,
-                timeout: float = 10.0) -> tuple[int, str]:
-        connection = http.client.HTTPSConnection(self.host, self.port, context=self.context,
-                                                 timeout=timeout)
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> tuple[int, str]:
+        connection = http.client.HTTPSConnection(self.host, self.port, context=self.context, timeout=timeout)
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"

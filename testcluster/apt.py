@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .procs import log, run
@@ -18,13 +20,12 @@ DEB_SRC_FILE = SOURCES_DIR / "kubehelm-mcp-testcluster-src.sources"
 def remove_tree(path: Path) -> None:
     """rmtree that also clears Go's read-only dirs, and ignores a path that is already gone."""
 
-    def make_writable(func, target, _exc):  # type: ignore[no-untyped-def]
-        os.chmod(os.path.dirname(target), 0o755)
-        os.chmod(target, 0o755) if os.path.isdir(target) else None
+    def retry_writable(func: Callable[[str], object], target: str, _exc: object) -> None:
+        os.chmod(os.path.dirname(target), stat.S_IRWXU)  # Go leaves some dirs read-only
         func(target)
 
     if path.exists() or path.is_symlink():
-        shutil.rmtree(path, onerror=make_writable)
+        shutil.rmtree(path, onerror=retry_writable)
 
 
 class Apt:
@@ -48,8 +49,7 @@ class Apt:
             return
         template = SOURCES_DIR / "debian.sources"
         lines = [
-            "Types: deb-src" if line.strip() == "Types: deb" else line
-            for line in template.read_text().splitlines()
+            "Types: deb-src" if line.strip() == "Types: deb" else line for line in template.read_text().splitlines()
         ]
         DEB_SRC_FILE.write_text("\n".join(lines) + "\n")
         log(f"enabled deb-src in {DEB_SRC_FILE}")
@@ -59,7 +59,8 @@ class Apt:
     def installed(package: str) -> bool:
         done = subprocess.run(
             ["dpkg-query", "-W", "-f=${db:Status-Status}", package],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         return done.returncode == 0 and done.stdout.strip() == "installed"
 
@@ -69,17 +70,15 @@ class Apt:
             return
         self._update_once()
         log(f"apt-get install {' '.join(missing)}")
-        run(["apt-get", "install", "-y", "--no-install-recommends", *missing],
-            log_file=self.log_file, env=self.env)
+        run(["apt-get", "install", "-y", "--no-install-recommends", *missing], log_file=self.log_file, env=self.env)
 
     def download_extract(self, packages: list[str], dest: Path) -> None:
         """Unpack .debs into dest with dpkg-deb -x: no maintainer script, so no service starts."""
         self._update_once()
         log(f"apt-get download {' '.join(packages)}")
         with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-            os.chmod(tmp, 0o777)  # lets apt's unprivileged _apt user write the downloads
-            run(["apt-get", "download", *packages], cwd=Path(tmp),
-                log_file=self.log_file, env=self.env)
+            os.chmod(tmp, 0o777)  # noqa: S103 - apt downloads as its unprivileged _apt user
+            run(["apt-get", "download", *packages], cwd=Path(tmp), log_file=self.log_file, env=self.env)
             dest.mkdir(parents=True, exist_ok=True)
             for deb in sorted(Path(tmp).glob("*.deb")):
                 run(["dpkg-deb", "-x", deb, dest], log_file=self.log_file)
@@ -89,6 +88,5 @@ class Apt:
         self.enable_deb_src()
         self._update_once()
         log(f"apt-get source --download-only {package_version}")
-        os.chmod(dest, 0o777)
-        run(["apt-get", "source", "--download-only", package_version], cwd=dest,
-            log_file=self.log_file, env=self.env)
+        os.chmod(dest, 0o777)  # noqa: S103 - apt downloads as its unprivileged _apt user
+        run(["apt-get", "source", "--download-only", package_version], cwd=dest, log_file=self.log_file, env=self.env)

@@ -7,6 +7,7 @@ process it started, by process group, and removes the work dir.
 from __future__ import annotations
 
 import base64
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ from . import paths, pki
 from .api import ApiClient, ApiError
 from .apt import remove_tree
 from .install import Binaries
-from .procs import Daemon, log, spawn, stop_daemons, wait_for, free_ports
+from .procs import Daemon, free_ports, log, spawn, stop_daemons, wait_for
+from .reaper import Reaper
 
 SERVICE_CIDR = "10.0.0.0/24"
 SA_ISSUER = "https://kubernetes.default.svc"
@@ -41,6 +43,7 @@ class ControlPlane:
     kubeconfig: Path
     binaries: Binaries
     daemons: list[Daemon] = field(default_factory=list)
+    reaper: Reaper | None = None
 
     @property
     def ca_file(self) -> Path:
@@ -67,93 +70,132 @@ class ControlPlane:
         return ApiClient(self.server, self.ca_file, self.admin_cert, self.admin_key)
 
     @classmethod
-    def start(cls, workdir: Path | None, binaries: Binaries,
-              context_name: str = pki.DEFAULT_CONTEXT, timeout: float = 90.0) -> ControlPlane:
+    def start(
+        cls, workdir: Path | None, binaries: Binaries, context_name: str = pki.DEFAULT_CONTEXT, timeout: float = 90.0
+    ) -> ControlPlane:
         workdir = _prepare_workdir(workdir)
         started = time.monotonic()
         pki_dir = workdir / "pki"
         ca = pki.create_ca(pki_dir)
-        admin = pki.issue(ca, pki_dir, "admin", common_name="admin",
-                          organizations=["system:masters"])
+        admin = pki.issue(ca, pki_dir, "admin", common_name="admin", organizations=["system:masters"])
         etcd_client, etcd_peer, etcd_metrics, api_port, cm_port, sched_port = free_ports(6)
         server = f"https://127.0.0.1:{api_port}"
-        plane = cls(workdir, server, ca, admin, workdir / "kubeconfig", binaries)
-        pki.write_kubeconfig(plane.kubeconfig, server=server, ca_file=ca.cert, client=admin,
-                             context_name=context_name, user_name="admin")
+        plane = cls(workdir, server, ca, admin, workdir / "kubeconfig", binaries, reaper=Reaper(workdir))
+        pki.write_kubeconfig(
+            plane.kubeconfig, server=server, ca_file=ca.cert, client=admin, context_name=context_name, user_name="admin"
+        )
         try:
             plane._start_etcd(etcd_client, etcd_peer, etcd_metrics)
             plane._start_apiserver(api_port, f"http://127.0.0.1:{etcd_client}")
             api = plane.client()
-            wait_for(lambda: api.ok("/readyz"), timeout=timeout, what="apiserver /readyz",
-                     watch=plane.daemons)
+            wait_for(lambda: api.ok("/readyz"), timeout=timeout, what="apiserver /readyz", watch=plane.daemons)
             plane._start_controllers(cm_port, sched_port)
             plane._wait_for_defaults(timeout)
         except BaseException:
             plane.stop()
             raise
-        log(f"control plane ready at {server} in {time.monotonic() - started:.1f} s "
-            f"(work dir {workdir})")
+        log(f"control plane ready at {server} in {time.monotonic() - started:.1f} s (work dir {workdir})")
         return plane
+
+    def _spawn(self, name: str, argv: list[str | Path]) -> None:
+        daemon = spawn(name, argv, self.workdir / "logs")
+        self.daemons.append(daemon)
+        if self.reaper is not None:
+            self.reaper.track(daemon.pid)
 
     def _start_etcd(self, client: int, peer: int, metrics: int) -> None:
         name = f"etcd-{client}"
         peer_url = f"http://127.0.0.1:{peer}"
-        self.daemons.append(spawn("etcd", [
-            self.binaries.etcd, f"--name={name}", f"--data-dir={self.workdir / 'etcd'}",
-            f"--listen-client-urls=http://127.0.0.1:{client}",
-            f"--advertise-client-urls=http://127.0.0.1:{client}",
-            f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
-            f"--initial-cluster={name}={peer_url}",
-            f"--listen-metrics-urls=http://127.0.0.1:{metrics}",
-        ], self.workdir / "logs"))
+        self._spawn(
+            "etcd",
+            [
+                self.binaries.etcd,
+                f"--name={name}",
+                f"--data-dir={self.workdir / 'etcd'}",
+                f"--listen-client-urls=http://127.0.0.1:{client}",
+                f"--advertise-client-urls=http://127.0.0.1:{client}",
+                f"--listen-peer-urls={peer_url}",
+                f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster={name}={peer_url}",
+                f"--listen-metrics-urls=http://127.0.0.1:{metrics}",
+            ],
+        )
 
     def _start_apiserver(self, port: int, etcd_url: str) -> None:
-        serving = pki.issue(self.ca, self.pki_dir, "apiserver", common_name="kube-apiserver",
-                            sans=pki.APISERVER_SANS, server=True)
+        serving = pki.issue(
+            self.ca, self.pki_dir, "apiserver", common_name="kube-apiserver", sans=pki.APISERVER_SANS, server=True
+        )
         sa = pki.service_account_keys(self.pki_dir)
-        self.daemons.append(spawn("kube-apiserver", [
-            self.binaries.kube_apiserver, "--advertise-address=127.0.0.1",
-            "--bind-address=127.0.0.1", f"--secure-port={port}", "--insecure-port=0",
-            f"--etcd-servers={etcd_url}", "--endpoint-reconciler-type=none",
-            f"--tls-cert-file={serving.cert}", f"--tls-private-key-file={serving.key}",
-            f"--client-ca-file={self.ca_file}",
-            f"--service-account-issuer={SA_ISSUER}", f"--api-audiences={SA_ISSUER}",
-            f"--service-account-key-file={sa.cert}",
-            f"--service-account-signing-key-file={sa.key}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
-            # The apiserver reaches the kubelet as admin and checks its serving cert.
-            f"--kubelet-client-certificate={self.admin_cert}",
-            f"--kubelet-client-key={self.admin_key}",
-            f"--kubelet-certificate-authority={self.ca_file}",
-            "--kubelet-preferred-address-types=Hostname", "--allow-privileged=true",
-        ], self.workdir / "logs"))
+        self._spawn(
+            "kube-apiserver",
+            [
+                self.binaries.kube_apiserver,
+                "--advertise-address=127.0.0.1",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={port}",
+                "--insecure-port=0",
+                f"--etcd-servers={etcd_url}",
+                "--endpoint-reconciler-type=none",
+                f"--tls-cert-file={serving.cert}",
+                f"--tls-private-key-file={serving.key}",
+                f"--client-ca-file={self.ca_file}",
+                f"--service-account-issuer={SA_ISSUER}",
+                f"--api-audiences={SA_ISSUER}",
+                f"--service-account-key-file={sa.cert}",
+                f"--service-account-signing-key-file={sa.key}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction",
+                # The apiserver reaches the kubelet as admin and checks its serving cert.
+                f"--kubelet-client-certificate={self.admin_cert}",
+                f"--kubelet-client-key={self.admin_key}",
+                f"--kubelet-certificate-authority={self.ca_file}",
+                "--kubelet-preferred-address-types=Hostname",
+                "--allow-privileged=true",
+            ],
+        )
 
     def _component_kubeconfig(self, user: str) -> Path:
         pair = pki.issue(self.ca, self.pki_dir, user.replace(":", "-"), common_name=user)
-        return pki.write_kubeconfig(self.workdir / f"{user.split(':')[-1]}.kubeconfig",
-                                    server=self.server, ca_file=self.ca_file, client=pair,
-                                    user_name=user)
+        return pki.write_kubeconfig(
+            self.workdir / f"{user.split(':')[-1]}.kubeconfig",
+            server=self.server,
+            ca_file=self.ca_file,
+            client=pair,
+            user_name=user,
+        )
 
     def _start_controllers(self, cm_port: int, sched_port: int) -> None:
-        # Their own RBAC identities, as kubeadm sets them up, so RBAC behaves as usual.
-        for name, user, port, extra in [
-            ("kube-controller-manager", "system:kube-controller-manager", cm_port, [
+        self._start_component(
+            "kube-controller-manager",
+            cm_port,
+            [
                 f"--service-account-private-key-file={self.pki_dir / 'sa.key'}",
                 f"--root-ca-file={self.ca_file}",
                 f"--cluster-signing-cert-file={self.ca.cert}",
                 f"--cluster-signing-key-file={self.ca.key}",
                 "--use-service-account-credentials=true",
-            ]),
-            ("kube-scheduler", "system:kube-scheduler", sched_port, []),
-        ]:
-            kubeconfig = self._component_kubeconfig(user)
-            binary = getattr(self.binaries, name.replace("-", "_"))
-            self.daemons.append(spawn(name, [
-                binary, f"--kubeconfig={kubeconfig}", "--bind-address=127.0.0.1", "--port=0",
-                f"--secure-port={port}", f"--authentication-kubeconfig={kubeconfig}",
-                f"--authorization-kubeconfig={kubeconfig}", "--leader-elect=false", *extra,
-            ], self.workdir / "logs"))
+            ],
+        )
+        self._start_component("kube-scheduler", sched_port, [])
+
+    def _start_component(self, name: str, port: int, extra: list[str]) -> None:
+        """Each runs as its own RBAC user (system:kube-scheduler, ...), as kubeadm sets it up."""
+        kubeconfig = self._component_kubeconfig(f"system:{name}")
+        self._spawn(
+            name,
+            [
+                getattr(self.binaries, name.replace("-", "_")),
+                f"--kubeconfig={kubeconfig}",
+                "--bind-address=127.0.0.1",
+                "--port=0",  # no insecure port; the secure one is free-picked, not the default
+                f"--secure-port={port}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                "--leader-elect=false",
+                *extra,
+            ],
+        )
 
     def _wait_for_defaults(self, timeout: float) -> None:
         """Pods can be created only once `default` and its ServiceAccount token exist."""
@@ -163,8 +205,25 @@ class ControlPlane:
             account = api.get("/api/v1/namespaces/default/serviceaccounts/default")
             return bool(account.get("secrets"))
 
-        wait_for(ready, timeout=timeout, what="the default ServiceAccount and its token",
-                 watch=self.daemons)
+        wait_for(ready, timeout=timeout, what="the default ServiceAccount and its token", watch=self.daemons)
+
+    def kubectl(self, *args: str, stdin: str | None = None, timeout: float = 60.0) -> str:
+        """Run kubectl as admin against this cluster; its discovery cache stays in workdir."""
+        done = subprocess.run(
+            [
+                str(self.binaries.kubectl),
+                f"--kubeconfig={self.kubeconfig}",
+                f"--cache-dir={self.workdir / 'kubectl-cache'}",
+                *args,
+            ],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
 
     def service_account_token(self, namespace: str, name: str, timeout: float = 30.0) -> str:
         """The legacy token of a ServiceAccount (the controller-manager creates its Secret)."""
@@ -175,15 +234,13 @@ class ControlPlane:
             account = api.get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}")
             for ref in account.get("secrets") or []:
                 secret = api.get(f"/api/v1/namespaces/{namespace}/secrets/{ref['name']}")
-                if secret.get("type") == "kubernetes.io/service-account-token" and \
-                        secret.get("data", {}).get("token"):
+                if secret.get("type") == "kubernetes.io/service-account-token" and secret.get("data", {}).get("token"):
                     found.append(base64.b64decode(secret["data"]["token"]).decode())
                     return True
             return False
 
         try:
-            wait_for(token_ready, timeout=timeout,
-                     what=f"a token for ServiceAccount {namespace}/{name}")
+            wait_for(token_ready, timeout=timeout, what=f"a token for ServiceAccount {namespace}/{name}")
         except TimeoutError:
             try:
                 api.get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}")
@@ -194,6 +251,9 @@ class ControlPlane:
 
     def stop(self) -> None:
         """Stop every process (reverse start order) and delete the work dir. Idempotent."""
+        if self.reaper is not None:
+            self.reaper.dismiss()  # first: it must not race this orderly stop
+            self.reaper = None
         stop_daemons(self.daemons)
         self.daemons.clear()
         remove_tree(self.workdir)

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
 
 BUSYBOX_IMAGE = "kubehelm.test/busybox:1"
@@ -25,8 +26,15 @@ ETC_FILES = {
 }
 
 
-def _add(archive: tarfile.TarFile, name: str, *, kind: bytes = tarfile.REGTYPE,
-         data: bytes = b"", mode: int = 0o644, link: str = "") -> None:
+def _add(
+    archive: tarfile.TarFile,
+    name: str,
+    *,
+    kind: bytes = tarfile.REGTYPE,
+    data: bytes = b"",
+    mode: int = 0o644,
+    link: str = "",
+) -> None:
     info = tarfile.TarInfo(name)
     info.type, info.mode, info.linkname, info.size = kind, mode, link, len(data)
     archive.addfile(info, io.BytesIO(data) if data else None)
@@ -34,12 +42,23 @@ def _add(archive: tarfile.TarFile, name: str, *, kind: bytes = tarfile.REGTYPE,
 
 def _layer(busybox: Path) -> bytes:
     """One reproducible layer: bin/busybox, its applet symlinks and a minimal /etc."""
-    applets = subprocess.run([str(busybox), "--list-full"], capture_output=True, text=True,
-                             check=True).stdout.split()
+    applets = subprocess.run([str(busybox), "--list-full"], capture_output=True, text=True, check=True).stdout.split()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as layer:
-        for directory in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root",
-                          "dev", "proc", "sys", "var", "home"]:
+        for directory in [
+            "bin",
+            "sbin",
+            "usr",
+            "usr/bin",
+            "usr/sbin",
+            "etc",
+            "root",
+            "dev",
+            "proc",
+            "sys",
+            "var",
+            "home",
+        ]:
             _add(layer, directory, kind=tarfile.DIRTYPE, mode=0o755)
         for directory in ["tmp", "var/tmp"]:
             _add(layer, directory, kind=tarfile.DIRTYPE, mode=0o1777)
@@ -52,12 +71,17 @@ def _layer(busybox: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _config(layer_digest: str, config: dict[str, object]) -> bytes:
-    return json.dumps({
-        "architecture": "amd64", "os": "linux", "created": "2021-01-01T00:00:00Z",
-        "config": {"Env": [PATH_ENV], "WorkingDir": "/", **config},
-        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
-    }, sort_keys=True).encode()
+def _config(layer_digest: str, config: Mapping[str, object]) -> bytes:
+    return json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "created": "2021-01-01T00:00:00Z",
+            "config": {"Env": [PATH_ENV], "WorkingDir": "/", **config},
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+        },
+        sort_keys=True,
+    ).encode()
 
 
 def build_archive(busybox: Path, dest: Path) -> Path:
@@ -74,8 +98,7 @@ def build_archive(busybox: Path, dest: Path) -> Path:
             blob = _config(f"sha256:{layer_sha}", config)
             name = f"{hashlib.sha256(blob).hexdigest()}.json"
             _add(archive, name, data=blob)
-            manifest.append({"Config": name, "RepoTags": [tag],
-                             "Layers": [f"{layer_sha}/layer.tar"]})
+            manifest.append({"Config": name, "RepoTags": [tag], "Layers": [f"{layer_sha}/layer.tar"]})
         _add(archive, "manifest.json", data=json.dumps(manifest).encode())
     os.replace(staged, dest)
     return dest

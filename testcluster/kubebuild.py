@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -48,8 +47,7 @@ def _unpack_source(download_dir: Path, log_file: Path) -> Path:
         raise RuntimeError(f"no kubernetes .orig tarball in {download_dir}; see {log_file}")
     tree = download_dir / "src"
     tree.mkdir()
-    with tarfile.open(tarballs[0]) as archive:
-        archive.extractall(tree)
+    run(["tar", "-xf", tarballs[0], "-C", tree], log_file=log_file)
     roots = [p.parent for p in tree.glob("*/Makefile")] + [p.parent for p in tree.glob("Makefile")]
     if not roots:
         raise RuntimeError(f"no Makefile in the unpacked kubernetes source under {tree}")
@@ -70,13 +68,18 @@ def _echo_make_line(line: str) -> bool:
 
 def build_kube(apt: Apt, dest: Path, work_parent: Path) -> None:
     """Build the four binaries into dest; the 2+ GB build tree is removed afterwards."""
-    apt.enable_deb_src()  # before any apt call, so `apt-get update` runs only once
     apt.install(BUILD_PACKAGES)
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="kube-build-", dir=work_parent))
     log_file = work_parent / "logs" / "kube-build.log"
     try:
-        apt.source(SOURCE_PACKAGE, work)
+        try:
+            apt.source(SOURCE_PACKAGE, work)
+        except RuntimeError:
+            # A security update may have replaced the pinned revision on the mirror;
+            # any bookworm revision is the same upstream v1.20 tree.
+            log(f"{SOURCE_PACKAGE} unavailable; trying the current bookworm revision")
+            apt.source(SOURCE_PACKAGE.split("=")[0], work)
         log("unpacking the kubernetes v1.20.2 source")
         root = _unpack_source(work, log_file)
         _patch_reflect2(root)
@@ -91,12 +94,18 @@ def build_kube(apt: Apt, dest: Path, work_parent: Path) -> None:
             "GOCACHE": str(work / "gocache"),  # inside work, so it is deleted with it
             "KUBE_GIT_VERSION_FILE": str(version_file),
         }
-        log(f"building {', '.join(TARGETS)} from source (first run only, ~5 min; "
-            f"log: {log_file})")
+        log(f"building {', '.join(TARGETS)} from source (first run only, ~5 min; log: {log_file})")
         run(
-            ["make", f"WHAT={' '.join(TARGETS.values())}",
-             f"KUBE_BUILD_PLATFORMS=linux/{_go_arch()}", "GOLDFLAGS=-s -w"],
-            cwd=root, env=env, log_file=log_file, echo=_echo_make_line,
+            [
+                "make",
+                f"WHAT={' '.join(TARGETS.values())}",
+                f"KUBE_BUILD_PLATFORMS=linux/{_go_arch()}",
+                "GOLDFLAGS=-s -w",
+            ],
+            cwd=root,
+            env=env,
+            log_file=log_file,
+            echo=_echo_make_line,
             heartbeat="still compiling kubernetes",
         )
         for name in TARGETS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import socket
@@ -10,9 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 
 def log(message: str) -> None:
@@ -43,9 +44,14 @@ def run(
         sink.write(f"$ {' '.join(map(str, argv))}\n")
         sink.flush()
         proc = subprocess.Popen(
-            [str(a) for a in argv], cwd=cwd, env=dict(env) if env is not None else None,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            text=True, errors="replace",
+            [str(a) for a in argv],
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
         )
 
         def pump() -> None:
@@ -71,16 +77,22 @@ def run(
         )
 
 
-def capture(argv: Sequence[str | os.PathLike[str]], *, env: Mapping[str, str] | None = None,
-            timeout: float = 60.0) -> str:
+def capture(
+    argv: Sequence[str | os.PathLike[str]], *, env: Mapping[str, str] | None = None, timeout: float = 60.0
+) -> str:
     """Run a short command and return its stdout; raise with its stderr on failure."""
     done = subprocess.run(
-        [str(a) for a in argv], capture_output=True, text=True, timeout=timeout,
-        env=dict(env) if env is not None else None, stdin=subprocess.DEVNULL,
+        [str(a) for a in argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.DEVNULL,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, argv))} failed ({done.returncode}): "
-                           f"{done.stderr.strip() or done.stdout.strip()}")
+        raise RuntimeError(
+            f"{' '.join(map(str, argv))} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}"
+        )
     return done.stdout
 
 
@@ -121,14 +133,18 @@ class Daemon:
         return "\n".join(text[-lines:])
 
 
-def spawn(name: str, argv: Sequence[str | os.PathLike[str]], log_dir: Path,
-          env: Mapping[str, str] | None = None) -> Daemon:
+def spawn(
+    name: str, argv: Sequence[str | os.PathLike[str]], log_dir: Path, env: Mapping[str, str] | None = None
+) -> Daemon:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with open(log_path, "ab") as sink:
         proc = subprocess.Popen(
-            [str(a) for a in argv], stdout=sink, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            [str(a) for a in argv],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
             env=dict(env) if env is not None else None,
         )
     return Daemon(name, proc, log_path)
@@ -151,20 +167,16 @@ def group_members(pgid: int) -> list[int]:
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def stop_daemons(daemons: Sequence[Daemon], grace: float = 10.0) -> None:
     """SIGTERM each group (last started first), then SIGKILL whatever is left after grace."""
     for daemon in reversed(daemons):
         signal_group(daemon.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             daemon.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
         signal_group(daemon.pid, signal.SIGKILL)
         daemon.proc.wait()
         deadline = time.monotonic() + grace
@@ -173,21 +185,27 @@ def stop_daemons(daemons: Sequence[Daemon], grace: float = 10.0) -> None:
             time.sleep(0.1)
 
 
-def wait_for(check: Callable[[], bool], *, timeout: float, what: str,
-             watch: Sequence[Daemon] = (), interval: float = 0.25) -> None:
+def wait_for(
+    check: Callable[[], bool], *, timeout: float, what: str, watch: Sequence[Daemon] = (), interval: float = 0.25
+) -> None:
     """Poll check() until true; fail fast if a watched daemon dies, with its log tail."""
     deadline = time.monotonic() + timeout
+    last_error = "not yet"
     while True:
         for daemon in watch:
             if not daemon.alive():
-                raise RuntimeError(f"{daemon.name} exited with {daemon.proc.returncode} while "
-                                   f"waiting for {what}; last log lines:\n{daemon.tail()}")
+                raise RuntimeError(
+                    f"{daemon.name} exited with {daemon.proc.returncode} while "
+                    f"waiting for {what}; last log lines:\n{daemon.tail()}"
+                )
         try:
             if check():
                 return
-        except Exception:  # noqa: BLE001 - a not-yet-ready service may fail in any way
-            pass
+        except Exception as error:  # a service that is not up yet may fail in any way
+            last_error = f"{type(error).__name__}: {error}"
         if time.monotonic() > deadline:
             tails = "\n".join(f"--- {d.name} ({d.log_path}):\n{d.tail()}" for d in watch)
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}\n{tails}")
+            raise TimeoutError(
+                f"timed out after {timeout:.0f} s waiting for {what} (last check: {last_error})\n{tails}"
+            )
         time.sleep(interval)

@@ -8,8 +8,9 @@ a green (skipped) run.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import pytest
 
@@ -35,7 +36,7 @@ def _or_fail(request: pytest.FixtureRequest, what: str, action: Callable[[], T])
     try:
         with _uncaptured(request):
             return action()
-    except Exception as error:  # noqa: BLE001 - any failure here must be loud and clear
+    except Exception as error:
         reason = f"test cluster: could not {what}: {type(error).__name__}: {error}"
     pytest.fail(reason, pytrace=False)  # outside `except`: no chained traceback noise
 
@@ -52,11 +53,9 @@ def helm_binaries(test_binaries: Binaries) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def kube_cluster(request: pytest.FixtureRequest,
-                 test_binaries: Binaries) -> Iterator[ControlPlane]:
+def kube_cluster(request: pytest.FixtureRequest, test_binaries: Binaries) -> Iterator[ControlPlane]:
     """One control plane for the whole session (no node: pods stay Pending without kube_node)."""
-    plane = _or_fail(request, "start the control plane",
-                     lambda: ControlPlane.start(None, test_binaries))
+    plane = _or_fail(request, "start the control plane", lambda: ControlPlane.start(None, test_binaries))
     yield plane
     plane.stop()
 
@@ -64,7 +63,6 @@ def kube_cluster(request: pytest.FixtureRequest,
 @pytest.fixture(scope="session")
 def kube_node(request: pytest.FixtureRequest, kube_cluster: ControlPlane) -> Iterator[Node]:
     """A Ready node `localhost` on kube_cluster, started only when a test asks for it."""
-    node = _or_fail(request, "start the node", lambda: Node.start(
-        kube_cluster, ensure_all(node=True)))
+    node = _or_fail(request, "start the node", lambda: Node.start(kube_cluster, ensure_all(node=True)))
     yield node
     node.stop()

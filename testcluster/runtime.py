@@ -8,18 +8,27 @@ the namespace when the last process in it ends.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import shlex
 import signal
+import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO
 
 # Paths hard-coded in kubelet 1.20 / containerd 1.6 that no flag moves.
-HOST_PATHS = ("/var/log/pods", "/var/log/containers", "/var/lib/kubelet", "/var/lib/cni",
-              "/run/containerd", "/run/netns")
+HOST_PATHS = (
+    "/var/log/pods",
+    "/var/log/containers",
+    "/var/lib/kubelet",
+    "/var/lib/cni",
+    "/run/containerd",
+    "/run/netns",
+)
 POD_SUBNET = "10.244.0.0/24"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -28,8 +37,9 @@ def _toml(value: str | Path) -> str:
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
-def containerd_config(workdir: Path, *, socket: Path, runc: Path, cni_bin: Path,
-                      cni_conf: Path, pause_image: str) -> str:
+def containerd_config(
+    workdir: Path, *, socket: Path, runc: Path, cni_bin: Path, cni_conf: Path, pause_image: str
+) -> str:
     return f"""version = 2
 root = {_toml(workdir / "root")}
 state = {_toml(workdir / "state")}
@@ -65,23 +75,40 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 
 def cni_config(bridge: str, ipam_dir: Path) -> str:
     """A bridge with NO host address and no masquerade: pods are never routed off the node."""
-    return json.dumps({
-        "cniVersion": "0.4.0", "name": "kubehelm-test",
-        "plugins": [{
-            "type": "bridge", "bridge": bridge, "isGateway": False, "ipMasq": False,
-            "hairpinMode": False,
-            "ipam": {"type": "host-local", "ranges": [[{"subnet": POD_SUBNET}]],
-                     "dataDir": str(ipam_dir)},
-        }],
-    }, indent=2)
+    return json.dumps(
+        {
+            "cniVersion": "0.4.0",
+            "name": "kubehelm-test",
+            "plugins": [
+                {
+                    "type": "bridge",
+                    "bridge": bridge,
+                    "isGateway": False,
+                    "ipMasq": False,
+                    "hairpinMode": False,
+                    "ipam": {"type": "host-local", "ranges": [[{"subnet": POD_SUBNET}]], "dataDir": str(ipam_dir)},
+                }
+            ],
+        },
+        indent=2,
+    )
 
 
 def namespaced_argv(binds: dict[str, Path], argv: Sequence[str | Path]) -> list[str]:
     """argv that runs `argv` in a new private mount namespace with `binds` mounted."""
-    mounts = "".join(f"mount --bind {shlex.quote(str(src))} {shlex.quote(dst)}; "
-                     for dst, src in binds.items())
-    return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-ec",
-            mounts + 'exec "$@"', "sh", *map(str, argv)]
+    mounts = "".join(f"mount --bind {shlex.quote(str(src))} {shlex.quote(dst)}; " for dst, src in binds.items())
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-ec",
+        mounts + 'exec "$@"',
+        "sh",
+        *map(str, argv),
+    ]
 
 
 def mount_namespace(pid: int) -> str | None:
@@ -124,10 +151,8 @@ def namespace_processes(namespace: str, spare: Sequence[int] = ()) -> list[int]:
 def kill_all(pids: Sequence[int], timeout: float = 10.0) -> None:
     """SIGKILL the pids and wait until none is alive (zombies count as gone)."""
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         alive = _process_table()
@@ -142,7 +167,7 @@ def claim_host_paths(state_dir: Path) -> IO[str]:
     Dirs the harness had to create are recorded, and the last node to stop removes them:
     removing one earlier would detach the bind mount of a node still running.
     """
-    handle = open(state_dir / "nodes.lock", "a+")
+    handle = open(state_dir / "nodes.lock", "a+")  # noqa: SIM115 - held while the node runs
     fcntl.flock(handle, fcntl.LOCK_SH)
     with open(state_dir / "host-dirs-created", "a") as record:
         for host_path in map(Path, HOST_PATHS):
@@ -161,10 +186,8 @@ def release_host_paths(handle: IO[str], state_dir: Path) -> None:
     record = state_dir / "host-dirs-created"
     created = set(record.read_text().split()) if record.exists() else set()
     for host_path in created:
-        try:
+        with contextlib.suppress(OSError):  # gone, or someone put files there: leave it
             Path(host_path).rmdir()
-        except OSError:
-            pass  # gone already, or something else put files there: leave it
     record.unlink(missing_ok=True)
     handle.close()
 
@@ -192,11 +215,18 @@ def remove_cgroup_root(name: str, timeout: float = 10.0) -> None:
         while tree.exists():
             dirs = sorted((p for p in tree.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
             for directory in [*dirs, tree]:
-                try:
+                with contextlib.suppress(OSError):
                     directory.rmdir()
-                except OSError:
-                    pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"cgroup {tree} could not be removed (tasks left in it?)")
             if tree.exists():
                 time.sleep(0.2)
+
+
+def sweep_node(namespace: str | None, cgroup_root: str, bridge: str) -> None:
+    """Kill what is left in the node's namespace, then remove its cgroup tree and bridge."""
+    if namespace:
+        kill_all(namespace_processes(namespace))
+    remove_cgroup_root(cgroup_root)
+    if Path(f"/sys/class/net/{bridge}").exists():
+        subprocess.run(["ip", "link", "delete", bridge], capture_output=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,18 +15,6 @@ from testcluster.install import Binaries, ensure_all
 from testcluster.node import Node
 
 from testcluster import runtime
-
-
-def kubectl(binaries: Binaries, plane: ControlPlane, *args: str, stdin: str | None = None, timeout: float = 60) -> str:
-    done = subprocess.run(
-        [str(binaries.kubectl), f"--kubeconfig={plane.kubeconfig}", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
-    return done.stdout
 
 
 def alive(pid: int) -> bool:
@@ -38,15 +27,15 @@ def alive(pid: int) -> bool:
 
 def test_control_plane_answers(kube_cluster: ControlPlane, test_binaries: Binaries) -> None:
     assert kube_cluster.client().ok("/readyz")
-    names = kubectl(test_binaries, kube_cluster, "get", "ns", "-o", "name").split()
+    names = kube_cluster.kubectl("get", "ns", "-o", "name").split()
     assert {"namespace/default", "namespace/kube-system"} <= set(names)
-    context = kubectl(test_binaries, kube_cluster, "config", "current-context").strip()
+    context = kube_cluster.kubectl("config", "current-context").strip()
     assert context == "kubehelm-test"
     assert kube_cluster.server.startswith("https://127.0.0.1:")
 
 
 def test_service_account_token_authenticates(kube_cluster: ControlPlane, test_binaries: Binaries) -> None:
-    kubectl(test_binaries, kube_cluster, "create", "serviceaccount", "harness-reader")
+    kube_cluster.kubectl("create", "serviceaccount", "harness-reader")
     token = kube_cluster.service_account_token("default", "harness-reader")
     as_sa = ApiClient(kube_cluster.server, kube_cluster.ca_file, token=token)
     status, body = as_sa.request("GET", "/api/v1/namespaces/default/secrets")
@@ -56,18 +45,44 @@ def test_service_account_token_authenticates(kube_cluster: ControlPlane, test_bi
 
 def test_two_control_planes_side_by_side(kube_cluster: ControlPlane, test_binaries: Binaries) -> None:
     second = ControlPlane.start(None, test_binaries)
-    pids, workdir = second.pids, second.workdir
+    assert second.reaper is not None and second.reaper.daemon is not None
+    pids, workdir = [*second.pids, second.reaper.daemon.pid], second.workdir
     try:
         assert second.server != kube_cluster.server
-        kubectl(test_binaries, second, "create", "namespace", "only-in-second")
-        assert "only-in-second" in kubectl(test_binaries, second, "get", "ns")
-        assert "only-in-second" not in kubectl(test_binaries, kube_cluster, "get", "ns")
+        second.kubectl("create", "namespace", "only-in-second")
+        assert "only-in-second" in second.kubectl("get", "ns")
+        assert "only-in-second" not in kube_cluster.kubectl("get", "ns")
         assert all(alive(pid) for pid in pids)
     finally:
         second.stop()
     assert not any(alive(pid) for pid in pids)
     assert not workdir.exists()
     assert kube_cluster.client().ok("/readyz")  # the first one is untouched
+
+
+def test_reaper_cleans_up_after_a_killed_owner(test_binaries: Binaries) -> None:
+    """An owner killed without stop() (SIGKILL, or SIGTERM under `timeout`) leaves nothing."""
+    script = (
+        "import json, sys, time\n"
+        "from testcluster.controlplane import ControlPlane\n"
+        "from testcluster.install import ensure_all\n"
+        "plane = ControlPlane.start(None, ensure_all())\n"
+        "print(json.dumps([str(plane.workdir), plane.pids]), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    repo_root = Path(__file__).resolve().parents[2]
+    owner = subprocess.Popen([sys.executable, "-c", script], cwd=repo_root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        workdir, pids = json.loads(owner.stdout.readline())
+        assert pids and all(alive(pid) for pid in pids)
+    finally:
+        owner.kill()
+        owner.wait()
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in pids) or Path(workdir).exists():
+        assert time.monotonic() < deadline, "the reaper did not clean up"
+        time.sleep(0.2)
 
 
 def busybox_pod(name: str, image: str) -> str:
@@ -91,22 +106,22 @@ def busybox_pod(name: str, image: str) -> str:
     )
 
 
-def run_busybox(binaries: Binaries, plane: ControlPlane, node: Node, name: str) -> None:
+def run_busybox(plane: ControlPlane, node: Node, name: str) -> None:
     """A pod reaches Running, its log says hello, and exec works."""
-    kubectl(binaries, plane, "apply", "-f", "-", stdin=busybox_pod(name, node.busybox_image))
-    kubectl(binaries, plane, "wait", "--for=condition=Ready", f"pod/{name}", "--timeout=90s", timeout=120)
-    phase = kubectl(binaries, plane, "get", "pod", name, "-o", "jsonpath={.status.phase}")
+    plane.kubectl("apply", "-f", "-", stdin=busybox_pod(name, node.busybox_image))
+    plane.kubectl("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=90s", timeout=120)
+    phase = plane.kubectl("get", "pod", name, "-o", "jsonpath={.status.phase}")
     assert phase == "Running"
     deadline = time.monotonic() + 30
-    while "hello" not in kubectl(binaries, plane, "logs", name):
+    while "hello" not in plane.kubectl("logs", name):
         assert time.monotonic() < deadline, "no 'hello' in the pod log"
         time.sleep(0.5)
-    assert kubectl(binaries, plane, "exec", name, "--", "echo", "hi").strip() == "hi"
+    assert plane.kubectl("exec", name, "--", "echo", "hi").strip() == "hi"
 
 
 def test_node_runs_a_busybox_pod(kube_cluster: ControlPlane, kube_node: Node, test_binaries: Binaries) -> None:
-    run_busybox(test_binaries, kube_cluster, kube_node, "harness-busybox")
-    kubectl(test_binaries, kube_cluster, "delete", "pod", "harness-busybox", "--wait=true")
+    run_busybox(kube_cluster, kube_node, "harness-busybox")
+    kube_cluster.kubectl("delete", "pod", "harness-busybox", "--wait=true")
 
 
 def cgroup_exists(name: str) -> bool:
@@ -121,7 +136,7 @@ def test_second_cluster_with_node_and_clean_stop(test_binaries: Binaries) -> Non
     node = None
     try:
         node = Node.start(plane, binaries)
-        run_busybox(binaries, plane, node, "second-busybox")
+        run_busybox(plane, node, "second-busybox")
         namespace = node.namespace
         assert namespace is not None
         in_namespace = runtime.namespace_processes(namespace)

@@ -30,10 +30,14 @@ def _target_env(target: HelmTarget) -> dict[str, str]:
         "HELM_KUBETOKEN": target.token or "",
         "HELM_KUBETLS_SERVER_NAME": target.tls_server_name or "",
     }
-    if target.kubeconfig:
-        env["KUBECONFIG"] = target.kubeconfig
-    if target.context:
-        env["HELM_KUBECONTEXT"] = target.context
+    if target.apiserver and target.token:
+        # A per-call identity replaces the server's: no kubeconfig client certificate may ride along.
+        env["KUBECONFIG"] = os.devnull
+    else:
+        if target.kubeconfig:
+            env["KUBECONFIG"] = target.kubeconfig
+        if target.context:
+            env["HELM_KUBECONTEXT"] = target.context
     if target.insecure_tls:
         env["HELM_KUBEINSECURE_SKIP_TLS_VERIFY"] = "true"
     return {k: v for k, v in env.items() if v}

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from kubernetes_asyncio.client import ApiClient
-from kubernetes_asyncio.client.exceptions import ApiException
+
+if TYPE_CHECKING:
+    from kubernetes_asyncio.client import ApiClient
+    from kubernetes_asyncio.client.exceptions import ApiException
 
 from kubehelm_mcp.errors import (
     ClusterUnavailable,
@@ -69,7 +71,12 @@ class KubeApi:
     """JSON requests against one cluster, as one identity."""
 
     def __init__(self, api_client: ApiClient, server: str) -> None:
+        # Imported with the first connection: kubernetes_asyncio.client loads every API model
+        # (~0.3 s), which a server answering tools/list should not wait for.
+        from kubernetes_asyncio.client.exceptions import ApiException
+
         self._client = api_client
+        self._api_exception: type[ApiException] = ApiException
         self.server = server
 
     async def request(
@@ -98,7 +105,7 @@ class KubeApi:
                 _return_http_data_only=True,
                 _request_timeout=timeout,
             )
-        except ApiException as exc:
+        except self._api_exception as exc:
             raise api_error(exc, what or path) from None
         except aiohttp.ClientSSLError:
             raise ClusterUnavailable(

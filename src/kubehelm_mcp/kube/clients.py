@@ -7,15 +7,16 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from kubernetes_asyncio.client import ApiClient, Configuration
-from kubernetes_asyncio.config import ConfigException, load_incluster_config, load_kube_config
+from typing import TYPE_CHECKING
 
 from kubehelm_mcp.errors import ClusterUnavailable, InvalidInput
 from kubehelm_mcp.kube.api import KubeApi
 from kubehelm_mcp.kube.discovery import Discovery
 from kubehelm_mcp.kube.kubeconfig import kubeconfig_paths, read_kubeconfig
 from kubehelm_mcp.kube.target import ClusterTarget
+
+if TYPE_CHECKING:
+    from kubernetes_asyncio.client import Configuration
 
 IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -31,6 +32,8 @@ class KubeCluster:
 
 
 async def _configure_from_kubeconfig(target: ClusterTarget, config: Configuration) -> tuple[str, str | None]:
+    from kubernetes_asyncio.config import ConfigException, load_kube_config
+
     paths = kubeconfig_paths(target.kubeconfig)
     view = read_kubeconfig(paths)  # clear errors for missing/malformed files and unknown contexts
     ctx = view.context(target.context)
@@ -47,6 +50,10 @@ async def _configure_from_kubeconfig(target: ClusterTarget, config: Configuratio
 
 
 async def _build(target: ClusterTarget) -> KubeCluster:
+    # Deferred to the first connection: see KubeApi.
+    from kubernetes_asyncio.client import ApiClient, Configuration
+    from kubernetes_asyncio.config import ConfigException, load_incluster_config
+
     config = Configuration()
     namespace, context = "default", target.context
     if target.in_cluster:
@@ -63,7 +70,7 @@ async def _build(target: ClusterTarget) -> KubeCluster:
     if target.apiserver:
         config.host = target.apiserver
     if target.token:
-        config.api_key = {"authorization": f"Bearer {target.token}"}
+        config.api_key = {"BearerToken": f"Bearer {target.token}"}
     if target.tls_server_name:
         config.tls_server_name = target.tls_server_name
     if target.insecure_tls:
