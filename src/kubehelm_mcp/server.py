@@ -13,7 +13,6 @@ from pydantic import create_model
 from kubehelm_mcp import __version__
 from kubehelm_mcp.context import SessionState
 from kubehelm_mcp.helm.binaries import HelmBinaries
-from kubehelm_mcp.helm.models import HelmTarget
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.api import KubeApi
 from kubehelm_mcp.kube.clients import ClientPool
@@ -89,17 +88,8 @@ class _Sessions:
 def build_parts(settings: Settings) -> ServerParts:
     clients = ClientPool()
 
-    async def api_for(target: HelmTarget) -> KubeApi:
-        cluster_target = ClusterTarget(
-            kubeconfig=target.kubeconfig,
-            context=target.context,
-            in_cluster=settings.in_cluster,
-            apiserver=target.apiserver,
-            token=target.token,
-            tls_server_name=target.tls_server_name,
-            insecure_tls=target.insecure_tls,
-        )
-        return (await clients.get(cluster_target)).api
+    async def api_for(target: ClusterTarget) -> KubeApi:
+        return (await clients.get(target)).api
 
     helm = HelmService(
         HelmBinaries(settings.helm_v3_binary, settings.helm_v4_binary), api_for, settings.helm_read_engine

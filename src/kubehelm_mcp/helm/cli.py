@@ -23,9 +23,10 @@ from kubehelm_mcp.helm.models import (
 )
 
 
-def _target_env(target: HelmTarget) -> dict[str, str]:
+def _target_env(helm_target: HelmTarget) -> dict[str, str]:
+    target = helm_target.cluster
     env = {
-        "HELM_NAMESPACE": target.namespace,
+        "HELM_NAMESPACE": helm_target.namespace,
         "HELM_KUBEAPISERVER": target.apiserver or "",
         "HELM_KUBETOKEN": target.token or "",
         "HELM_KUBETLS_SERVER_NAME": target.tls_server_name or "",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
+
+from kubehelm_mcp.kube.target import ClusterTarget
 
 HelmMajor = Literal["v3", "v4"]
 
@@ -24,16 +26,11 @@ RELEASE_STATUSES = (
 
 @dataclass(frozen=True)
 class HelmTarget:
-    """Where a Helm call acts: the kube connection settings and the namespace."""
+    """Where a Helm call acts: the cluster (with its identity) and the namespace."""
 
+    cluster: ClusterTarget
     namespace: str
     all_namespaces: bool = False
-    kubeconfig: str | None = None
-    context: str | None = None
-    apiserver: str | None = None
-    token: str | None = field(default=None, repr=False)
-    tls_server_name: str | None = None
-    insecure_tls: bool = False
 
 
 LIST_STATUS_FLAGS = ("deployed", "failed", "pending", "superseded", "uninstalled", "uninstalling")

@@ -24,13 +24,14 @@ from kubehelm_mcp.helm.models import (
     ReleaseSummary,
 )
 from kubehelm_mcp.kube.api import KubeApi
+from kubehelm_mcp.kube.target import ClusterTarget
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 PAGE_SIZE = 500
 DEFAULT_STATUSES = ("deployed", "failed")
 STATUS_FLAG_MATCHES = {"pending": ("pending-install", "pending-upgrade", "pending-rollback")}
 
-ApiForTarget = Callable[[HelmTarget], Awaitable[KubeApi]]
+ApiForTarget = Callable[[ClusterTarget], Awaitable[KubeApi]]
 
 
 def decode_release(secret: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +73,7 @@ class StorageReleaseReader:
         self._api_for = api_for
 
     async def _release_secrets(self, target: HelmTarget, selector: str) -> list[dict[str, Any]]:
-        api = await self._api_for(target)
+        api = await self._api_for(target.cluster)
         base = "/api/v1/secrets" if target.all_namespaces else f"/api/v1/namespaces/{target.namespace}/secrets"
         secrets: list[dict[str, Any]] = []
         token: str | None = None

@@ -5,10 +5,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.helm.models import LIST_STATUS_FLAGS, ReleaseListQuery, list_shows_every_state_by_default
+from kubehelm_mcp.helm.models import (
+    LIST_STATUS_FLAGS,
+    ReleaseListQuery,
+    ReleaseSummary,
+    list_shows_every_state_by_default,
+)
 from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
@@ -38,23 +43,13 @@ class StatusInput(HelmInput):
     revision: int | None = Field(None, ge=1, description="A specific revision.")
 
 
-class Release(BaseModel):
-    name: str
-    namespace: str
-    revision: int
-    updated: str
-    status: str
-    chart: str
-    app_version: str
-
-
 class ReleaseList(PagedResult):
-    items: list[Release]
+    items: list[ReleaseSummary]
 
     def to_text(self) -> str:
         if not self.items:
             return "No releases found."
-        rows = [r.model_dump() for r in self.items]
+        rows = [dataclasses.asdict(r) for r in self.items]
         table = render_table(["name", "namespace", "revision", "updated", "status", "chart", "app_version"], rows)
         return "\n".join(filter(None, [table, self.truncated_note]))
 
@@ -86,7 +81,7 @@ async def helm_list(args: ListInput, ctx: CallContext) -> ReleaseList:
     )
     reader = await ctx.helm.reader(args.helm_version)
     releases = await reader.list_releases(await ctx.helm_target(all_namespaces=args.all_namespaces), query)
-    return ReleaseList(items=[Release(**dataclasses.asdict(r)) for r in releases])
+    return ReleaseList(items=releases)
 
 
 async def helm_status(args: StatusInput, ctx: CallContext) -> ReleaseStatusResult:
