@@ -11,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from .controlplane import ControlPlane
-from .install import Binaries, ensure_all
+from .install import Binaries, ensure_all, ensure_helm
 from .node import Node
 
 
@@ -74,9 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="start a cluster and stay until SIGINT/SIGTERM")
     up.add_argument("--node", action="store_true", help="also start a node (kubelet)")
     up.add_argument("--workdir", type=Path, help="work dir (must be empty; removed on exit)")
-    commands.add_parser("env", help="print the cached binary paths as export lines")
+    env = commands.add_parser("env", help="print the cached binary paths as export lines")
+    env.add_argument("--helm-only", action="store_true", help="install and print only the helm binaries")
     args = parser.parse_args(argv)
 
+    if args.command == "env" and args.helm_only:
+        helm = ensure_helm()
+        print(f"export KUBEHELM_MCP_HELM_V3_BINARY={helm['v3']}\nexport KUBEHELM_MCP_HELM_V4_BINARY={helm['v4']}")
+        return 0
     binaries = ensure_all(node=getattr(args, "node", False))
     if args.command == "install":
         return 0

