@@ -35,11 +35,17 @@ def compact(node: Any, *, in_properties: bool = False) -> Any:
     return out
 
 
-def input_schema(model: type[BaseModel]) -> dict[str, Any]:
-    schema: dict[str, Any] = compact(model.model_json_schema())
+def _drop_class_docs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Model docstrings are for maintainers; the tool's description already speaks to the model."""
+    schema.pop("description", None)
+    for definition in schema.get("$defs", {}).values():
+        definition.pop("description", None)
     return schema
+
+
+def input_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return _drop_class_docs(compact(model.model_json_schema()))
 
 
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
-    schema: dict[str, Any] = compact(model.model_json_schema(mode="serialization"))
-    return schema
+    return _drop_class_docs(compact(model.model_json_schema(mode="serialization")))

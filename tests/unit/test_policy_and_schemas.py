@@ -6,9 +6,10 @@ from kubehelm_mcp.errors import PolicyDenied
 from kubehelm_mcp.helm.models import normalize_time
 from kubehelm_mcp.kube.discovery import ResourceType, _match
 from kubehelm_mcp.pipeline.policy import Policy
-from kubehelm_mcp.schemas import compact
+from kubehelm_mcp.schemas import compact, input_schema, output_schema
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.tooling import READ_ONLY, Annotations, Category, Tool, ToolInput, ToolResult
+from kubehelm_mcp.toolsets import all_tools
 
 
 async def _noop(args: ToolInput, ctx: object) -> ToolResult:
@@ -64,6 +65,14 @@ def test_compact_schema_keeps_property_named_title() -> None:
         "type": "object",
         "properties": {"title": {"type": "string"}, "maybe": {"type": "integer"}},
     }
+
+
+def test_tool_schemas_carry_no_class_docstrings() -> None:
+    for tool in all_tools():
+        for schema in (input_schema(tool.input_model), output_schema(tool.output_model)):
+            assert "description" not in schema, tool.name
+            assert all("description" not in d for d in schema.get("$defs", {}).values()), tool.name
+        assert input_schema(tool.input_model)["additionalProperties"] is False, tool.name
 
 
 def test_go_and_rfc3339_times_normalise_alike() -> None:
