@@ -39,6 +39,11 @@ class Conflict(ToolError):
     """The change conflicts with the object's current state."""
 
 
+class UnsupportedMediaType(InvalidInput):
+    """The API server does not take this body format for this resource (e.g. a strategic merge
+    patch on a custom resource)."""
+
+
 class ToolTimeout(ToolError):
     """The call ran past its time limit."""
 

@@ -19,6 +19,7 @@ from kubehelm_mcp.errors import (
     InvalidInput,
     NotFound,
     ToolError,
+    UnsupportedMediaType,
 )
 
 JSON_TYPES = {200: "object", 201: "object", 202: "object"}
@@ -53,6 +54,8 @@ def api_error(exc: ApiException, what: str) -> ToolError:
         return Forbidden(f"Forbidden: {message}.")
     if exc.status == 409:
         return Conflict(f"Conflict: {message}.")
+    if exc.status == 415:
+        return UnsupportedMediaType(f"The cluster cannot take this request for {what}: {message}.")
     if exc.status in (400, 422):
         return InvalidInput(f"The cluster refused the request: {message}.")
     if exc.status == 0:
@@ -90,11 +93,28 @@ class KubeApi:
         what: str | None = None,
         timeout: float | None = None,
     ) -> Any:
+        data, _ = await self.request_with_status(
+            method, path, query=query, body=body, headers=headers, what=what, timeout=timeout
+        )
+        return data
+
+    async def request_with_status(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, Any]] = (),
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        what: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[Any, int]:
+        """The decoded body and the HTTP status (201 tells a create from an update)."""
         header_params = {"Accept": "application/json", **(headers or {})}
         if body is not None:
             header_params.setdefault("Content-Type", "application/json")
         try:
-            return await self._client.call_api(
+            data, status, _ = await self._client.call_api(
                 path,
                 method,
                 query_params=list(query),
@@ -102,9 +122,10 @@ class KubeApi:
                 body=body,
                 auth_settings=["BearerToken"],
                 response_types_map=JSON_TYPES,
-                _return_http_data_only=True,
+                _return_http_data_only=False,
                 _request_timeout=timeout,
             )
+            return data, int(status)
         except self._api_exception as exc:
             raise api_error(exc, what or path) from None
         except aiohttp.ClientSSLError:

@@ -47,20 +47,20 @@ def describe_target(rt: ResourceType, name: str | None, namespace: str | None) -
     return f"{rt.kind} '{name}'{where}" if name else f"{rt.kind} list{where}"
 
 
-def _require_verb(rt: ResourceType, verb: str) -> None:
+def require_verb(rt: ResourceType, verb: str) -> None:
     if rt.verbs and verb not in rt.verbs:
         raise InvalidInput(f"{rt.kind} ({rt.api_version}) does not support '{verb}'.")
 
 
 async def get_object(api: KubeApi, rt: ResourceType, name: str, namespace: str | None) -> dict[str, Any]:
-    _require_verb(rt, "get")
+    require_verb(rt, "get")
     path = rt.object_path(name, namespace if rt.namespaced else None)
     obj: dict[str, Any] = await api.request("GET", path, what=describe_target(rt, name, namespace))
     return obj
 
 
 async def list_objects(api: KubeApi, rt: ResourceType, query: ListQuery) -> Page:
-    _require_verb(rt, "list")
+    require_verb(rt, "list")
     path = rt.collection_path(query.namespace if rt.namespaced else None)
     doc = await api.request("GET", path, query=query.params(), what=describe_target(rt, None, query.namespace))
     items = doc.get("items") or []
@@ -73,7 +73,7 @@ async def list_objects(api: KubeApi, rt: ResourceType, query: ListQuery) -> Page
 
 async def list_rows(api: KubeApi, rt: ResourceType, query: ListQuery) -> Page:
     """The server-side Table view: the same columns kubectl shows, CRD printer columns included."""
-    _require_verb(rt, "list")
+    require_verb(rt, "list")
     path = rt.collection_path(query.namespace if rt.namespaced else None)
     doc = await api.request(
         "GET",
@@ -103,7 +103,7 @@ def table_page(doc: dict[str, Any], rt: ResourceType, *, with_namespace: bool) -
         if with_namespace:
             out["namespace"] = ((row.get("object") or {}).get("metadata") or {}).get("namespace", "")
         for key, fmt, value in zip(keys, formats, cells, strict=False):
-            out[key] = _age(value, now) if fmt == "date" and isinstance(value, str) else value
+            out[key] = age(value, now) if fmt == "date" and isinstance(value, str) else value
         rows.append(out)
     columns = (["namespace"] if with_namespace else []) + keys
     meta = doc.get("metadata") or {}
@@ -114,7 +114,7 @@ def table_page(doc: dict[str, Any], rt: ResourceType, *, with_namespace: bool) -
 
 def _fallback_row(item: dict[str, Any], rt: ResourceType, with_namespace: bool) -> dict[str, Any]:
     meta = item.get("metadata") or {}
-    row = {"name": meta.get("name", ""), "age": _age(meta.get("creationTimestamp", ""), dt.datetime.now(dt.UTC))}
+    row = {"name": meta.get("name", ""), "age": age(meta.get("creationTimestamp", ""), dt.datetime.now(dt.UTC))}
     if with_namespace and rt.namespaced:
         row = {"namespace": meta.get("namespace", ""), **row}
     return row
@@ -124,7 +124,7 @@ def _column_key(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def _age(timestamp: str, now: dt.datetime) -> str:
+def age(timestamp: str, now: dt.datetime) -> str:
     """kubectl's short age format: 45s, 12m, 5h, 3d."""
     try:
         then = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))

@@ -1,6 +1,14 @@
 """The Kubernetes toolset (k8s_*)."""
 
 from kubehelm_mcp.tooling import AnyTool
-from kubehelm_mcp.toolsets.kubernetes import changes, contexts, discovery, resources
+from kubehelm_mcp.toolsets.kubernetes import apply, changes, contexts, describe, discovery, events, resources
 
-TOOLS: list[AnyTool] = [*contexts.TOOLS, *resources.TOOLS, *discovery.TOOLS, *changes.TOOLS]
+TOOLS: list[AnyTool] = [
+    *contexts.TOOLS,
+    *resources.TOOLS,
+    *describe.TOOLS,
+    *events.TOOLS,
+    *discovery.TOOLS,
+    *apply.TOOLS,
+    *changes.TOOLS,
+]

@@ -1,4 +1,4 @@
-"""Changing objects: k8s_scale_resource and k8s_delete_resource."""
+"""Changing objects: k8s_patch_resource, k8s_scale_resource and k8s_delete_resource."""
 
 from __future__ import annotations
 
@@ -7,9 +7,19 @@ from typing import Any
 from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.kube.mutations import Propagation, delete_object, scale_object
+from kubehelm_mcp.errors import InvalidInput, NotFound, UnsupportedMediaType
+from kubehelm_mcp.kube.manifests import load_yaml
+from kubehelm_mcp.kube.mutations import PatchType, Propagation, delete_object, patch_object, scale_object
+from kubehelm_mcp.kube.resources import get_object
 from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
-from kubehelm_mcp.toolsets.kubernetes.common import KindInput, resolve_kind
+from kubehelm_mcp.toolsets.kubernetes.common import (
+    ChangeSet,
+    KindInput,
+    ObjectChange,
+    comparable,
+    explain_not_found,
+    resolve_kind,
+)
 
 
 class NamedInput(KindInput):
@@ -23,6 +33,17 @@ class ScaleInput(NamedInput):
 class DeleteInput(NamedInput):
     propagation_policy: Propagation | None = Field(None, description="Foreground, Background or Orphan.")
     grace_period_seconds: int | None = Field(None, ge=0, le=86400, description="Seconds before a forced stop.")
+    dry_run: bool = Field(False, description="Check on the server that the deletion would succeed; delete nothing.")
+
+
+class PatchInput(NamedInput):
+    patch: dict[str, Any] | list[dict[str, Any]] | str = Field(
+        description="An object (strategic, merge) or a list of operations (json), or either as YAML/JSON text."
+    )
+    patch_type: PatchType | None = Field(
+        None, description="strategic (default; merge for custom resources), merge (RFC 7386) or json (RFC 6902)."
+    )
+    dry_run: bool = Field(False, description="Validate on the server and show the diff; change nothing.")
 
 
 class ChangeResult(ToolResult):
@@ -61,11 +82,60 @@ async def delete_resource(args: DeleteInput, ctx: CallContext) -> ChangeResult:
         namespace,
         propagation=args.propagation_policy,
         grace_period_seconds=args.grace_period_seconds,
+        dry_run=args.dry_run,
     )
-    return ChangeResult(kind=rt.kind, name=args.name, namespace=namespace, action="deletion requested")
+    action = "deletion would succeed (dry run, nothing deleted)" if args.dry_run else "deletion requested"
+    return ChangeResult(kind=rt.kind, name=args.name, namespace=namespace, action=action)
+
+
+def _patch_body(patch: dict[str, Any] | list[dict[str, Any]] | str) -> Any:
+    if not isinstance(patch, str):
+        return patch
+    docs = load_yaml(patch, "patch")
+    if len(docs) != 1:
+        raise InvalidInput("The patch must be exactly one YAML or JSON document.")
+    return docs[0]
+
+
+async def patch_resource(args: PatchInput, ctx: CallContext) -> ChangeSet:
+    cluster, rt = await resolve_kind(args, ctx)
+    namespace = await ctx.namespace() if rt.namespaced else None
+    body = _patch_body(args.patch)
+    try:
+        before = await get_object(cluster.api, rt, args.name, namespace)
+    except NotFound as error:
+        raise await explain_not_found(cluster, rt, namespace, error) from None
+    patch_type: PatchType = args.patch_type or ("json" if isinstance(body, list) else "strategic")
+    try:
+        after = await patch_object(cluster.api, rt, args.name, namespace, body, patch_type, dry_run=args.dry_run)
+    except UnsupportedMediaType:
+        if args.patch_type is not None or patch_type != "strategic":
+            raise UnsupportedMediaType(
+                f"{rt.kind} objects do not take {patch_type} patches.",
+                hint="Custom resources take patch_type merge or json.",
+            ) from None
+        # Like kubectl: custom resources have no strategic merge, so the default falls back to merge.
+        after = await patch_object(cluster.api, rt, args.name, namespace, body, "merge", dry_run=args.dry_run)
+    change = ObjectChange(kind=rt.kind, api_version=rt.api_version, name=args.name, namespace=namespace, action="")
+    if comparable(before) == comparable(after):
+        return ChangeSet(dry_run=args.dry_run, items=[change.model_copy(update={"action": "unchanged"})])
+    return ChangeSet(
+        dry_run=args.dry_run,
+        items=[change.model_copy(update={"action": "patched"})],
+        states=[{"index": 0, "before": before, "after": after}],
+    )
 
 
 TOOLS: list[AnyTool] = [
+    Tool(
+        name="k8s_patch_resource",
+        description="Patch one object of any kind (strategic, merge or json patch); shows the diff; dry_run previews.",
+        input_model=PatchInput,
+        output_model=ChangeSet,
+        annotations=Annotations(read_only=False),
+        category=Category.MUTATE,
+        handler=patch_resource,
+    ),
     Tool(
         name="k8s_scale_resource",
         description="Set the replica count of a Deployment, StatefulSet, ReplicaSet or any kind with /scale.",

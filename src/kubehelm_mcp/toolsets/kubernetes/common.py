@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import NotFound
 from kubehelm_mcp.kube.clients import KubeCluster
 from kubehelm_mcp.kube.discovery import ResourceType
-from kubehelm_mcp.tooling import ToolInput
+from kubehelm_mcp.tooling import ToolInput, ToolResult
 
 Output = Literal["summary", "yaml", "json"]
 
@@ -52,3 +53,82 @@ def render_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
     lines = ["   ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in [header, *cells]]
     return "\n".join(lines)
+
+
+# Fields that change on every write and say nothing about what changed.
+_VOLATILE_METADATA = ("resourceVersion", "generation", "managedFields")
+
+
+def comparable(obj: dict[str, Any] | None) -> dict[str, Any]:
+    if not obj:
+        return {}
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
+    return {**obj, "metadata": meta}
+
+
+def object_diff(before: dict[str, Any] | None, after: dict[str, Any] | None, label: str, after_label: str) -> str:
+    """A unified diff of two objects' YAML, like kubectl diff."""
+
+    def lines(obj: dict[str, Any] | None) -> list[str]:
+        text = yaml.safe_dump(comparable(obj), sort_keys=False, default_flow_style=False, width=120) if obj else ""
+        return text.splitlines(keepends=True)
+
+    diff = difflib.unified_diff(lines(before), lines(after), f"{label} (live)", f"{label} ({after_label})")
+    return "".join(diff).rstrip("\n")
+
+
+class ObjectChange(BaseModel):
+    kind: str
+    api_version: str
+    name: str
+    namespace: str | None = None
+    action: str
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+def _diff_not_required(schema: dict[str, Any]) -> None:
+    """Results are dumped without nulls, so a computed `diff` of None is simply absent."""
+    required = schema.get("required")
+    if isinstance(required, list) and "diff" in required:
+        required.remove("diff")
+
+
+class ChangeSet(ToolResult):
+    """What a write did to each object, with a diff of every object it changed."""
+
+    model_config = ConfigDict(json_schema_extra=_diff_not_required)
+
+    dry_run: bool = False
+    items: list[ObjectChange]
+    # The live and resulting object of each changed item: {"index": i, "before": ..., "after": ...}.
+    # Kept out of the structured result. The pipeline sanitises every field of a result, these
+    # too (managedFields gone, Secret values redacted), so the diff only ever shows those copies.
+    states: list[dict[str, Any]] | None = Field(None, exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def diff(self) -> str | None:
+        after_label = "dry run" if self.dry_run else "now"
+        parts = []
+        for state in self.states or []:
+            label = self.items[state["index"]].label
+            text = object_diff(state.get("before"), state.get("after"), label, after_label)
+            parts.append(text or f"{label} (no diff shown: only redacted Secret values differ)")
+        return "\n".join(parts) or None
+
+    def to_text(self) -> str:
+        failed = sum(1 for item in self.items if item.error)
+        lines = []
+        if self.dry_run:
+            lines.append("Dry run: the cluster validated the change and stored nothing.")
+        if failed:
+            lines.append(f"{len(self.items) - failed} of {len(self.items)} object(s) done; {failed} failed.")
+        for item in self.items:
+            action = f"failed: {item.error}" if item.error else item.action
+            lines.append(f"{item.label} {action}")  # no colon: "token: x" would read as a credential
+        diff = self.diff
+        return "\n".join([*lines, *([diff] if diff else []), *filter(None, [self.truncated_note])])

@@ -1,0 +1,63 @@
+"""Reading manifests the way kubectl does: YAML or JSON, many documents, `List` kinds flattened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from kubehelm_mcp.errors import InvalidInput
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML as Kubernetes reads it: an unquoted date stays a string (PyYAML would make it a
+    datetime, which is not JSON), everything else as SafeLoader."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "it cannot be parsed"
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else str(problem)
+
+
+def load_yaml(text: str, what: str) -> list[Any]:
+    """Every document of a YAML (or JSON) text; empty documents are dropped."""
+    try:
+        return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"The {what} is not valid YAML or JSON: {_yaml_problem(exc)}.") from None
+
+
+def _flatten(doc: Any, number: int) -> list[dict[str, Any]]:
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"Document {number} of the manifest is not an object.")
+    if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
+        return [obj for item in doc["items"] for obj in _flatten(item, number)]
+    return [doc]
+
+
+def _check(obj: dict[str, Any], number: int) -> None:
+    missing = [key for key in ("apiVersion", "kind") if not isinstance(obj.get(key), str) or not obj[key]]
+    if missing:
+        raise InvalidInput(f"Document {number} of the manifest has no {' or '.join(missing)}.")
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):
+        raise InvalidInput(f"Document {number} of the manifest ({obj['kind']}) has no metadata.name.")
+
+
+def parse_manifest(text: str) -> list[dict[str, Any]]:
+    """The objects of a manifest in document order; every one has apiVersion, kind and a name."""
+    objects: list[dict[str, Any]] = []
+    for number, doc in enumerate(load_yaml(text, "manifest"), start=1):
+        for obj in _flatten(doc, number):
+            _check(obj, number)
+            objects.append(obj)
+    if not objects:
+        raise InvalidInput("The manifest holds no objects.")
+    return objects

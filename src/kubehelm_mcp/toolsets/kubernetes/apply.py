@@ -1,0 +1,141 @@
+"""k8s_apply_manifest: create or update objects of any kind from YAML or JSON, by server-side apply."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from pydantic import Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.errors import Conflict, InvalidInput, NotFound, ToolError
+from kubehelm_mcp.kube.clients import KubeCluster
+from kubehelm_mcp.kube.discovery import ResourceType
+from kubehelm_mcp.kube.manifests import parse_manifest
+from kubehelm_mcp.kube.mutations import FIELD_MANAGER, apply_object, create_object
+from kubehelm_mcp.kube.resources import get_object
+from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolInput
+from kubehelm_mcp.toolsets.kubernetes.common import ChangeSet, ObjectChange, comparable
+
+MAX_MANIFEST_CHARS = 4 * 1024 * 1024
+CRD_WAIT_SECONDS = 15.0  # how long a custom resource waits for a CRD applied earlier in the same call
+
+
+class ApplyInput(ToolInput):
+    manifest: str = Field(
+        min_length=1,
+        max_length=MAX_MANIFEST_CHARS,
+        description="YAML or JSON; several objects separated by --- or in a List.",
+    )
+    dry_run: bool = Field(False, description="Validate on the server and show the diff; change nothing.")
+    force_conflicts: bool = Field(False, description="Take over fields another manager owns.")
+
+
+class _Applier:
+    """One call's objects, applied in document order; a failure does not stop the rest."""
+
+    def __init__(self, cluster: KubeCluster, args: ApplyInput, default_namespace: str) -> None:
+        self.cluster = cluster
+        self.args = args
+        self.default_namespace = default_namespace
+        self.crd_kinds: set[tuple[str, str]] = set()  # (group, kind) of CRDs this call applied
+
+    async def _resolve(self, kind: str, api_version: str) -> ResourceType:
+        group = api_version.rpartition("/")[0]
+        deadline = time.monotonic() + CRD_WAIT_SECONDS
+        while True:
+            try:
+                return await self.cluster.discovery.resolve(kind, api_version)
+            except NotFound:
+                # A CRD applied a moment ago is served only once it is established.
+                if (group, kind) not in self.crd_kinds or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.5)
+
+    def _namespace(self, rt: ResourceType, obj: dict[str, Any]) -> str | None:
+        if not rt.namespaced:
+            return None
+        declared = obj["metadata"].get("namespace")
+        if declared and self.args.namespace and declared != self.args.namespace:
+            raise InvalidInput(
+                f"{rt.kind} '{obj['metadata'].get('name')}' names namespace '{declared}' "
+                f"but the call asks for namespace '{self.args.namespace}'."
+            )
+        return str(declared or self.default_namespace)
+
+    async def apply(self, obj: dict[str, Any], index: int, states: list[dict[str, Any]]) -> ObjectChange:
+        meta = obj["metadata"]
+        change = ObjectChange(
+            kind=obj["kind"],
+            api_version=obj["apiVersion"],
+            name=meta.get("name") or f"{meta.get('generateName')}*",
+            namespace=meta.get("namespace"),
+            action="failed",
+        )
+        try:
+            rt = await self._resolve(obj["kind"], obj["apiVersion"])
+            namespace = self._namespace(rt, obj)
+            change.kind, change.namespace = rt.kind, namespace
+            body_meta = {k: v for k, v in meta.items() if k != "namespace"}
+            if namespace:
+                body_meta["namespace"] = namespace
+            body = {**obj, "metadata": body_meta}
+            if not meta.get("name"):  # only generateName: a create, which apply cannot do
+                created = await create_object(self.cluster.api, rt, body, dry_run=self.args.dry_run)
+                change.name, change.action = created["metadata"]["name"], "created"
+                return change
+            try:
+                before: dict[str, Any] | None = await get_object(self.cluster.api, rt, meta["name"], namespace)
+            except NotFound:
+                before = None
+            after, created_now = await apply_object(
+                self.cluster.api, rt, body, force=self.args.force_conflicts, dry_run=self.args.dry_run
+            )
+            if created_now or before is None:
+                change.action = "created"
+            elif comparable(before) == comparable(after):
+                change.action = "unchanged"
+            else:
+                change.action = "configured"
+                states.append({"index": index, "before": before, "after": after})
+            if rt.kind == "CustomResourceDefinition" and not self.args.dry_run:
+                spec = obj.get("spec") or {}
+                self.crd_kinds.add((spec.get("group", ""), (spec.get("names") or {}).get("kind", "")))
+        except Conflict as exc:
+            change.error = f"{exc.message} Pass force_conflicts=true to take those fields over from their manager."
+        except ToolError as exc:
+            change.error = str(exc)
+        return change
+
+
+async def apply_manifest(args: ApplyInput, ctx: CallContext) -> ChangeSet:
+    objects = parse_manifest(args.manifest)
+    applier = _Applier(await ctx.cluster(), args, await ctx.namespace())
+    items: list[ObjectChange] = []
+    states: list[dict[str, Any]] = []
+    for index, obj in enumerate(objects):
+        items.append(await applier.apply(obj, index, states))
+    failures = [item for item in items if item.error]
+    if len(failures) == len(items):
+        if len(items) == 1:
+            raise ToolError(f"{items[0].label} was not applied: {items[0].error}")
+        details = "; ".join(f"{item.label}: {item.error}" for item in items)
+        raise ToolError(f"None of the {len(items)} objects was applied. {details}")
+    return ChangeSet(dry_run=args.dry_run, items=items, states=states)
+
+
+TOOLS: list[AnyTool] = [
+    Tool(
+        name="k8s_apply_manifest",
+        description=(
+            f"Create or update objects of any kind from a YAML/JSON manifest (server-side apply as "
+            f"'{FIELD_MANAGER}'); reports created/configured/unchanged with a diff; dry_run to preview."
+        ),
+        input_model=ApplyInput,
+        output_model=ChangeSet,
+        annotations=Annotations(read_only=False, idempotent=False),
+        category=Category.MUTATE,
+        handler=apply_manifest,
+    ),
+]

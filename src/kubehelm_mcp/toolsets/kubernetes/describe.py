@@ -1,0 +1,131 @@
+"""k8s_describe_resource: one object of any kind in kubectl describe's spirit, with its events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from typing import Any
+
+import yaml
+from pydantic import Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.errors import Forbidden, NotFound
+from kubehelm_mcp.kube.events import object_events
+from kubehelm_mcp.kube.resources import age, get_object
+from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.toolsets.kubernetes.common import KindInput, explain_not_found, render_table, resolve_kind
+
+MAX_ANNOTATION_CHARS = 200
+MAX_EVENTS = 30
+EVENT_COLUMNS = ["type", "reason", "last_seen", "from", "message"]
+
+
+class DescribeInput(KindInput):
+    name: str = Field(min_length=1, max_length=253, description="Object name.")
+
+
+class DescribeResult(ToolResult):
+    kind: str
+    api_version: str
+    name: str
+    namespace: str | None = None
+    object: dict[str, Any] | None = None
+    events: list[dict[str, Any]] | None = None
+    events_omitted: int = 0
+    events_error: str | None = None
+
+    def to_text(self) -> str:
+        obj = self.object or {}
+        meta = obj.get("metadata") or {}
+        lines = [f"Name:         {self.name}"]
+        if self.namespace:
+            lines.append(f"Namespace:    {self.namespace}")
+        lines.append(f"Kind:         {self.kind} ({self.api_version})")
+        created = meta.get("creationTimestamp")
+        if created:
+            lines.append(f"Created:      {created} ({age(created, dt.datetime.now(dt.UTC))} ago)")
+        if meta.get("deletionTimestamp"):
+            lines.append(f"Deleting:     since {meta['deletionTimestamp']}")
+        lines.append(f"Labels:       {_pairs(meta.get('labels'))}")
+        lines.append(f"Annotations:  {_pairs(meta.get('annotations'), MAX_ANNOTATION_CHARS)}")
+        owners = [
+            f"{o.get('kind')}/{o.get('name')}" + (" (controller)" if o.get("controller") else "")
+            for o in meta.get("ownerReferences") or []
+        ]
+        if owners:
+            lines.append(f"Owned by:     {', '.join(owners)}")
+        if meta.get("finalizers"):
+            lines.append(f"Finalizers:   {', '.join(meta['finalizers'])}")
+        for key, value in obj.items():
+            if key in ("apiVersion", "kind", "metadata"):
+                continue
+            rendered = yaml.safe_dump(value, sort_keys=False, default_flow_style=False, width=120).rstrip()
+            if isinstance(value, dict | list) and value:
+                lines.append(f"{key[:1].upper()}{key[1:]}:\n{textwrap.indent(rendered, '  ')}")
+            else:
+                lines.append(f"{key[:1].upper()}{key[1:]}: {rendered.removesuffix('...').strip()}")
+        if self.events_error:
+            lines.append(f"Events:       not shown: {self.events_error}")
+        elif self.events is None:
+            pass  # dropped to fit the response budget
+        elif self.events:
+            table = textwrap.indent(render_table(EVENT_COLUMNS, self.events), "  ")
+            older = f"\n  ({self.events_omitted} older event(s) not shown)" if self.events_omitted else ""
+            lines.append(f"Events:\n{table}{older}")
+        else:
+            lines.append("Events:       <none>")
+        return "\n".join([*lines, *filter(None, [self.truncated_note])])
+
+
+def _pairs(mapping: dict[str, Any] | None, limit: int | None = None) -> str:
+    if not mapping:
+        return "<none>"
+    shown = []
+    for key, value in mapping.items():
+        text = str(value)
+        if limit and len(text) > limit:
+            text = f"{text[:limit]}... ({len(text)} chars)"
+        shown.append(f"{key}={text}")
+    return ", ".join(shown)
+
+
+async def describe_resource(args: DescribeInput, ctx: CallContext) -> DescribeResult:
+    cluster, rt = await resolve_kind(args, ctx)
+    namespace = await ctx.namespace() if rt.namespaced else None
+    try:
+        obj = await get_object(cluster.api, rt, args.name, namespace)
+    except NotFound as error:
+        raise await explain_not_found(cluster, rt, namespace, error) from None
+    events: list[dict[str, Any]] = []
+    omitted, events_error = 0, None
+    try:
+        page = await object_events(cluster.api, obj, namespaced=rt.namespaced, newest=MAX_EVENTS)
+    except Forbidden as exc:  # RBAC may allow the object but not its events
+        events_error = exc.message
+    else:
+        events = [{k: v for k, v in row.items() if k not in ("namespace", "object")} for row in page.rows]
+        omitted = page.matched - len(events)
+    return DescribeResult(
+        kind=rt.kind,
+        api_version=rt.api_version,
+        name=args.name,
+        namespace=namespace,
+        object=obj,
+        events=events,
+        events_omitted=omitted,
+        events_error=events_error,
+    )
+
+
+TOOLS: list[AnyTool] = [
+    Tool(
+        name="k8s_describe_resource",
+        description="Describe one object of any kind: metadata, owners, spec, status and its recent events.",
+        input_model=DescribeInput,
+        output_model=DescribeResult,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=describe_resource,
+    ),
+]
