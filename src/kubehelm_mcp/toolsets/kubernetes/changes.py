@@ -116,14 +116,16 @@ async def patch_resource(args: PatchInput, ctx: CallContext) -> ChangeSet:
             ) from None
         # Like kubectl: custom resources have no strategic merge, so the default falls back to merge.
         after = await patch_object(cluster.api, rt, args.name, namespace, body, "merge", dry_run=args.dry_run)
-    change = ObjectChange(kind=rt.kind, api_version=rt.api_version, name=args.name, namespace=namespace, action="")
-    if comparable(before) == comparable(after):
-        return ChangeSet(dry_run=args.dry_run, items=[change.model_copy(update={"action": "unchanged"})])
-    return ChangeSet(
-        dry_run=args.dry_run,
-        items=[change.model_copy(update={"action": "patched"})],
-        states=[{"index": 0, "before": before, "after": after}],
+    unchanged = comparable(before) == comparable(after)
+    change = ObjectChange(
+        kind=rt.kind,
+        api_version=rt.api_version,
+        name=args.name,
+        namespace=namespace,
+        action="unchanged" if unchanged else "patched",
     )
+    states = None if unchanged else [{"index": 0, "before": before, "after": after}]
+    return ChangeSet(dry_run=args.dry_run, items=[change], states=states)
 
 
 TOOLS: list[AnyTool] = [
