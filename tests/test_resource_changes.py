@@ -421,3 +421,42 @@ async def test_read_only_hides_the_writers(server_settings: Settings, applied: s
             client, "k8s_patch_resource", {"kind": "cm", "name": "settings", "namespace": applied, "patch": {}}
         )
         assert "read-only mode" in message
+
+
+READER = """apiVersion: v1
+kind: ServiceAccount
+metadata: {name: cm-reader, namespace: NS}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: cm-reader, namespace: NS}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: cm-reader, namespace: NS}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cm-reader}
+subjects: [{kind: ServiceAccount, name: cm-reader, namespace: NS}]
+"""
+
+
+async def test_rbac_limits_read_clearly(
+    server_settings: Settings, kube_cluster: Any, kubectl: Any, applied: str
+) -> None:
+    """An identity that may read ConfigMaps but not events, nor change anything."""
+    kubectl("apply", "-f", "-", stdin=READER.replace("NS", applied))
+    token = kube_cluster.service_account_token(applied, "cm-reader")
+    identity = {"kube_apiserver": kube_cluster.server, "kube_token": token, "kube_insecure_tls": True}
+    async with create_client(settings=server_settings.replace(per_call_credentials=True)) as client:
+        args = {"kind": "configmap", "name": "settings", "namespace": applied, **identity}
+        described = await client.call_tool("k8s_describe_resource", args)
+        assert not described.is_error, text_of(described)
+        assert "Data:\n  mode: fast" in text_of(described)
+        assert "Events:       not shown: Forbidden:" in text_of(described) and token not in text_of(described)
+
+        manifest = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {applied}}}\n"
+        refused = await call_error(client, "k8s_apply_manifest", {"manifest": manifest, **identity})
+        assert refused.startswith(f"ConfigMap {applied}/settings was not applied: Forbidden:"), refused
+        patch = await call_error(client, "k8s_patch_resource", {**args, "patch": {"data": {"mode": "slow"}}})
+        assert patch.startswith("Forbidden:") and token not in patch
+    assert kubectl("get", "cm", "settings", "-n", applied, "-o", "jsonpath={.data.mode}") == "fast"
