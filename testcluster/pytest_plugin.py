@@ -15,8 +15,9 @@ from typing import TypeVar
 import pytest
 
 from .controlplane import ControlPlane
-from .install import Binaries, ensure_all
+from .install import Binaries, ensure_all, ensure_registry
 from .node import Node
+from .registry import OciRegistry
 
 T = TypeVar("T")
 
@@ -66,3 +67,26 @@ def kube_node(request: pytest.FixtureRequest, kube_cluster: ControlPlane) -> Ite
     node = _or_fail(request, "start the node", lambda: Node.start(kube_cluster, ensure_all(node=True)))
     yield node
     node.stop()
+
+
+def _registry(request: pytest.FixtureRequest, factory: pytest.TempPathFactory, auth: bool) -> Iterator[OciRegistry]:
+    workdir = factory.mktemp("oci-registry-auth" if auth else "oci-registry")
+    registry = _or_fail(
+        request, "start the OCI registry", lambda: OciRegistry.start(ensure_registry(), workdir, auth=auth)
+    )
+    yield registry
+    registry.stop()
+
+
+@pytest.fixture(scope="session")
+def oci_registry(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OciRegistry]:
+    """An OCI registry on 127.0.0.1 without auth: helm push/pull with --plain-http."""
+    yield from _registry(request, tmp_path_factory, auth=False)
+
+
+@pytest.fixture(scope="session")
+def oci_registry_auth(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OciRegistry]:
+    """The same with htpasswd basic auth: user registry.TEST_USER, password registry.TEST_PASSWORD."""
+    yield from _registry(request, tmp_path_factory, auth=True)

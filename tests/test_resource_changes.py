@@ -1,5 +1,5 @@
 """Writing objects of any kind through a real MCP client against the real apiserver:
-k8s_apply_manifest, k8s_patch_resource, k8s_describe_resource and k8s_delete_resource's dry run."""
+k8s_apply_resource, k8s_patch_resource, k8s_describe_resource and k8s_delete_resource's dry run."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def applied(kubectl: Any) -> str:
 async def test_apply_creates_then_reports_unchanged(client: Client, kubectl: Any) -> None:
     namespace = "khm-apply-fresh"
     manifest = MANIFEST.replace(NS, namespace)
-    created = await call_ok(client, "k8s_apply_manifest", {"manifest": manifest})
+    created = await call_ok(client, "k8s_apply_resource", {"manifest": manifest})
     assert _actions(created) == {
         "Namespace/khm-apply-fresh": "created",
         "ConfigMap/settings": "created",
@@ -136,7 +136,7 @@ async def test_apply_creates_then_reports_unchanged(client: Client, kubectl: Any
     managers = kubectl("get", "deploy", "api", "-n", namespace, "-o", "jsonpath={.metadata.managedFields[*].manager}")
     assert "kubehelm-mcp" in managers.split()
 
-    again = await client.call_tool("k8s_apply_manifest", {"manifest": manifest})
+    again = await client.call_tool("k8s_apply_resource", {"manifest": manifest})
     assert again.structured_content is not None
     assert set(_actions(again.structured_content).values()) == {"unchanged"}
     assert "Deployment khm-apply-fresh/api unchanged" in text_of(again)
@@ -146,7 +146,7 @@ async def test_apply_shows_a_diff_and_dry_run_changes_nothing(client: Client, ku
     changed = MANIFEST.replace("replicas: 1", "replicas: 3").replace("mode: fast", "mode: careful")
     changed = changed.replace(SECRET_VALUE, "another-secret-value")
 
-    preview = await client.call_tool("k8s_apply_manifest", {"manifest": changed, "dry_run": True})
+    preview = await client.call_tool("k8s_apply_resource", {"manifest": changed, "dry_run": True})
     assert not preview.is_error, text_of(preview)
     text = text_of(preview)
     assert text.startswith("Dry run:")
@@ -161,7 +161,7 @@ async def test_apply_shows_a_diff_and_dry_run_changes_nothing(client: Client, ku
     assert kubectl("get", "deploy", "api", "-n", applied, "-o", "jsonpath={.spec.replicas}") == "1"
     assert kubectl("get", "cm", "settings", "-n", applied, "-o", "jsonpath={.data.mode}") == "fast"
 
-    real = await call_ok(client, "k8s_apply_manifest", {"manifest": changed})
+    real = await call_ok(client, "k8s_apply_resource", {"manifest": changed})
     assert _actions(real) == {
         "Namespace/khm-apply": "unchanged",
         "ConfigMap/settings": "configured",
@@ -170,27 +170,27 @@ async def test_apply_shows_a_diff_and_dry_run_changes_nothing(client: Client, ku
     }
     assert "+  replicas: 3" in real["diff"] and "(now)" in real["diff"]
     assert kubectl("get", "deploy", "api", "-n", applied, "-o", "jsonpath={.spec.replicas}") == "3"
-    await call_ok(client, "k8s_apply_manifest", {"manifest": MANIFEST})  # back to the start
+    await call_ok(client, "k8s_apply_resource", {"manifest": MANIFEST})  # back to the start
     assert kubectl("get", "deploy", "api", "-n", applied, "-o", "jsonpath={.spec.replicas}") == "1"
 
 
 async def test_apply_fills_the_namespace_and_refuses_a_mismatch(client: Client, kubectl: Any, applied: str) -> None:
     manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: implicit}\ndata: {a: '1'}\n"
-    done = await call_ok(client, "k8s_apply_manifest", {"manifest": manifest, "namespace": applied})
+    done = await call_ok(client, "k8s_apply_resource", {"manifest": manifest, "namespace": applied})
     assert done["items"][0]["namespace"] == applied
     kubectl("get", "cm", "implicit", "-n", applied)
 
     explicit = manifest.replace("{name: implicit}", "{name: implicit, namespace: default}")
-    message = await call_error(client, "k8s_apply_manifest", {"manifest": explicit, "namespace": applied})
+    message = await call_error(client, "k8s_apply_resource", {"manifest": explicit, "namespace": applied})
     assert "names namespace 'default' but the call asks for namespace 'khm-apply'" in message
 
     cluster_scoped = "apiVersion: v1\nkind: Namespace\nmetadata: {name: khm-apply-scoped, namespace: whatever}\n"
-    scoped = await call_ok(client, "k8s_apply_manifest", {"manifest": cluster_scoped})
+    scoped = await call_ok(client, "k8s_apply_resource", {"manifest": cluster_scoped})
     assert "namespace" not in scoped["items"][0]
 
 
 async def test_apply_crd_and_custom_resource_in_one_manifest(client: Client, kubectl: Any) -> None:
-    done = await call_ok(client, "k8s_apply_manifest", {"manifest": CRD_AND_CR})
+    done = await call_ok(client, "k8s_apply_resource", {"manifest": CRD_AND_CR})
     assert _actions(done) == {"CustomResourceDefinition/gadgets.khm.example.com": "created", "Gadget/g1": "created"}
     assert kubectl("get", "gadgets.khm.example.com", "g1", "-n", "default", "-o", "jsonpath={.spec.size}") == "1"
 
@@ -206,7 +206,7 @@ async def test_apply_generate_name_json_and_lists(client: Client, kubectl: Any, 
             ],
         }
     )
-    done = await call_ok(client, "k8s_apply_manifest", {"manifest": as_json, "namespace": applied})
+    done = await call_ok(client, "k8s_apply_resource", {"manifest": as_json, "namespace": applied})
     generated, named = done["items"]
     assert generated["action"] == "created" and generated["name"].startswith("job-") and generated["name"] != "job-*"
     assert named == {
@@ -224,10 +224,10 @@ async def test_apply_conflicts_and_force(client: Client, kubectl: Any, applied: 
     manifest = (
         f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: owned, namespace: {applied}}}\ndata: {{level: '2'}}\n"
     )
-    message = await call_error(client, "k8s_apply_manifest", {"manifest": manifest})
+    message = await call_error(client, "k8s_apply_resource", {"manifest": manifest})
     assert "conflict" in message.lower() and "force_conflicts=true" in message
     assert kubectl("get", "cm", "owned", "-n", applied, "-o", "jsonpath={.data.level}") == "1"
-    forced = await call_ok(client, "k8s_apply_manifest", {"manifest": manifest, "force_conflicts": True})
+    forced = await call_ok(client, "k8s_apply_resource", {"manifest": manifest, "force_conflicts": True})
     assert _actions(forced) == {"ConfigMap/owned": "configured"}
     assert kubectl("get", "cm", "owned", "-n", applied, "-o", "jsonpath={.data.level}") == "2"
 
@@ -238,7 +238,7 @@ async def test_apply_reports_each_failure_and_keeps_going(client: Client, kubect
         f"apiVersion: khm.example.com/v1\nkind: Doohickey\nmetadata: {{name: d, namespace: {applied}}}\n---\n"
         f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: Bad_Name, namespace: {applied}}}\n"
     )
-    result = await client.call_tool("k8s_apply_manifest", {"manifest": manifest})
+    result = await client.call_tool("k8s_apply_resource", {"manifest": manifest})
     assert not result.is_error, text_of(result)
     text = text_of(result)
     assert text.startswith("1 of 3 object(s) done; 2 failed.")
@@ -260,15 +260,15 @@ async def test_apply_bad_manifests_get_one_clear_sentence(client: Client) -> Non
         "---\n---\n": "The manifest holds no objects.",
     }
     for manifest, expected in cases.items():
-        message = await call_error(client, "k8s_apply_manifest", {"manifest": manifest})
+        message = await call_error(client, "k8s_apply_resource", {"manifest": manifest})
         assert message.startswith(expected), message
     single = await call_error(
-        client, "k8s_apply_manifest", {"manifest": "apiVersion: v9\nkind: Sprocket\nmetadata: {name: s}\n"}
+        client, "k8s_apply_resource", {"manifest": "apiVersion: v9\nkind: Sprocket\nmetadata: {name: s}\n"}
     )
     assert single.startswith("Sprocket s was not applied: The cluster serves no kind 'Sprocket' in v9.")
     two = await call_error(
         client,
-        "k8s_apply_manifest",
+        "k8s_apply_resource",
         {"manifest": "apiVersion: v9\nkind: Sprocket\nmetadata: {name: s}\n---\n" * 2},
     )
     assert two.startswith("None of the 2 objects was applied.")
@@ -313,7 +313,7 @@ async def test_patch_types_diff_and_dry_run(client: Client, kubectl: Any, applie
 
 
 async def test_patch_custom_resources_fall_back_to_merge(client: Client, kubectl: Any) -> None:
-    await call_ok(client, "k8s_apply_manifest", {"manifest": CRD_AND_CR})
+    await call_ok(client, "k8s_apply_resource", {"manifest": CRD_AND_CR})
     target = {"kind": "gadget", "name": "g1", "namespace": "default"}
     merged = await call_ok(client, "k8s_patch_resource", {**target, "patch": {"spec": {"colour": "red"}}})
     assert merged["items"][0]["action"] == "patched" and "+  colour: red" in merged["diff"]
@@ -363,29 +363,29 @@ async def test_describe_with_events(client: Client, applied: str, stuck_pod: str
 
 
 async def test_events_newest_first_with_filters(client: Client, applied: str, stuck_pod: str) -> None:
-    listed = await call_ok(client, "k8s_get_events", {"namespace": applied})
+    listed = await call_ok(client, "k8s_list_events", {"namespace": applied})
     times = [e["time"] for e in listed["items"]]
     assert times == sorted(times, reverse=True) and len(times) == listed["matched"]
     assert {"deployment/api", f"pod/{stuck_pod}"} <= {e["object"] for e in listed["items"]}
     assert "namespace" not in listed["items"][0]
 
-    warnings = await call_ok(client, "k8s_get_events", {"namespace": applied, "event_type": "Warning"})
+    warnings = await call_ok(client, "k8s_list_events", {"namespace": applied, "event_type": "Warning"})
     assert warnings["items"] and all(e["type"] == "Warning" for e in warnings["items"])
     assert any(e["reason"] == "FailedScheduling" for e in warnings["items"])
 
-    about = await call_ok(client, "k8s_get_events", {"namespace": applied, "kind": "deploy", "name": "api"})
+    about = await call_ok(client, "k8s_list_events", {"namespace": applied, "kind": "deploy", "name": "api"})
     assert about["items"] and {e["object"] for e in about["items"]} == {"deployment/api"}
 
-    everywhere = await client.call_tool("k8s_get_events", {"all_namespaces": True, "kind": "pods", "limit": 1})
+    everywhere = await client.call_tool("k8s_list_events", {"all_namespaces": True, "kind": "pods", "limit": 1})
     assert not everywhere.is_error, text_of(everywhere)
     assert everywhere.structured_content is not None
     assert len(everywhere.structured_content["items"]) == 1 and "namespace" in everywhere.structured_content["items"][0]
     assert text_of(everywhere).startswith("NAMESPACE   LAST_SEEN")
     assert "1 newest of" in text_of(everywhere)
 
-    none = await call_ok(client, "k8s_get_events", {"namespace": applied, "name": "no-such-object"})
+    none = await call_ok(client, "k8s_list_events", {"namespace": applied, "name": "no-such-object"})
     assert none["items"] == [] and none["matched"] == 0
-    unknown = await call_error(client, "k8s_get_events", {"kind": "Flibbertigibbet"})
+    unknown = await call_error(client, "k8s_list_events", {"kind": "Flibbertigibbet"})
     assert "no kind 'Flibbertigibbet'" in unknown
 
 
@@ -416,7 +416,7 @@ async def test_read_only_hides_the_writers(server_settings: Settings, applied: s
     async with create_client(settings=server_settings.replace(read_only=True)) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert "k8s_describe_resource" in names
-        assert not {"k8s_apply_manifest", "k8s_patch_resource"} & names
+        assert not {"k8s_apply_resource", "k8s_patch_resource"} & names
         message = await call_error(
             client, "k8s_patch_resource", {"kind": "cm", "name": "settings", "namespace": applied, "patch": {}}
         )
@@ -455,7 +455,7 @@ async def test_rbac_limits_read_clearly(
         assert "Events:       not shown: Forbidden:" in text_of(described) and token not in text_of(described)
 
         manifest = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {applied}}}\n"
-        refused = await call_error(client, "k8s_apply_manifest", {"manifest": manifest, **identity})
+        refused = await call_error(client, "k8s_apply_resource", {"manifest": manifest, **identity})
         assert refused.startswith(f"ConfigMap {applied}/settings was not applied: Forbidden:"), refused
         patch = await call_error(client, "k8s_patch_resource", {**args, "patch": {"data": {"mode": "slow"}}})
         assert patch.startswith("Forbidden:") and token not in patch

@@ -45,4 +45,4 @@ async def create_client(
             yield client
     finally:
         if owned:
-            await server_parts(server).clients.close()
+            await server_parts(server).close()

@@ -41,7 +41,7 @@ async def _serve_stdio(server: Any, settings: Settings) -> None:
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
     finally:
-        await server_parts(server).clients.close()
+        await server_parts(server).close()
 
 
 async def _serve_http(server: Any, settings: Settings) -> None:

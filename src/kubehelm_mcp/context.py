@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from kubehelm_mcp.helm.models import HelmTarget
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.clients import ClientPool, KubeCluster
+from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.settings import Settings
 
@@ -23,6 +24,9 @@ class SessionState:
     """Per-client state. Switching context changes this session's default, never the server's."""
 
     context: str | None = None
+    # False when the client's protocol keeps no session (stateless 2026-07-28): state set in
+    # one call would be gone by the next, so tools that set it must say so instead.
+    persistent: bool = True
 
 
 @dataclass
@@ -33,6 +37,7 @@ class CallContext:
     session: SessionState
     clients: ClientPool
     helm: HelmService
+    forwards: PortForwards  # the server's port-forwards: they outlive the call that opened them
     report_progress: ProgressReporter = field(default=_no_progress)
 
     async def cluster(self) -> KubeCluster:

@@ -8,6 +8,7 @@ from typing import Any
 
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import create_model
 
 from kubehelm_mcp import __version__
@@ -16,6 +17,7 @@ from kubehelm_mcp.helm.binaries import HelmBinaries
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.api import KubeApi
 from kubehelm_mcp.kube.clients import ClientPool
+from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.metrics import Metrics
 from kubehelm_mcp.pipeline import CallPipeline
@@ -38,6 +40,12 @@ class ServerParts:
     pipeline: CallPipeline
     clients: ClientPool
     metrics: Metrics
+    forwards: PortForwards
+
+    async def close(self) -> None:
+        """Forwards first: they hold connections from the pool."""
+        await self.forwards.close()
+        await self.clients.close()
 
 
 def _with_credentials(tool: AnyTool) -> AnyTool:
@@ -80,8 +88,8 @@ class _Sessions:
     def for_request(self, ctx: ServerRequestContext[Any, Any]) -> SessionState:
         # ServerSession is a per-request proxy; its Connection lives as long as the client's session.
         connection = getattr(ctx.session, "_connection", None)
-        if connection is None:
-            return SessionState()
+        if connection is None or connection.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            return SessionState(persistent=False)  # a stateless protocol: a new connection per request
         return self._states.setdefault(connection, SessionState())
 
 
@@ -98,8 +106,9 @@ def build_parts(settings: Settings) -> ServerParts:
     if settings.per_call_credentials:
         tools = [_with_credentials(t) for t in tools]
     metrics = Metrics()
-    pipeline = CallPipeline(settings, tools, clients, helm, metrics)
-    return ServerParts(settings=settings, pipeline=pipeline, clients=clients, metrics=metrics)
+    forwards = PortForwards()
+    pipeline = CallPipeline(settings, tools, clients, helm, metrics, forwards)
+    return ServerParts(settings=settings, pipeline=pipeline, clients=clients, metrics=metrics, forwards=forwards)
 
 
 def build_server(parts: ServerParts) -> Server[Any]:
@@ -116,13 +125,9 @@ def build_server(parts: ServerParts) -> Server[Any]:
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        progress_token = (ctx.meta or {}).get("progress_token")
-
         async def report(progress: float, total: float | None, message: str | None) -> None:
-            if progress_token is not None:
-                await ctx.session.send_progress_notification(
-                    progress_token, progress, total, message, related_request_id=str(ctx.request_id)
-                )
+            # dispatcher-agnostic: a no-op without a progress token; in-process clients get their callback
+            await ctx.session.report_progress(progress, total, message)
 
         outcome = await pipeline.call(params.name, params.arguments, sessions.for_request(ctx), report)
         return types.CallToolResult(

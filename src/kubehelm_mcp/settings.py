@@ -71,6 +71,10 @@ class Settings:
             "records through the Kubernetes API in-process; 'cli' runs the helm binary."
         ),
     )
+    helm_hub_url: str = field(
+        default="https://hub.helm.sh",
+        metadata=_opt("Artifact Hub (or Monocular-compatible) endpoint that helm_search_hub queries."),
+    )
     query_timeout: float = field(default=30.0, metadata=_opt("Timeout in seconds for read tools."))
     mutate_timeout: float = field(default=300.0, metadata=_opt("Timeout in seconds for mutating tools."))
 

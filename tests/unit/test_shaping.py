@@ -46,6 +46,12 @@ def test_scrub_removes_credentials() -> None:
     assert scrub("the opaque-value-1 leaked", ("opaque-value-1",)) == "the [REDACTED] leaked"
 
 
+def test_scrub_stays_on_one_line() -> None:
+    volume = "volumes:\n- name: certs\n  secret:\n    secretName: tls-certs\n"
+    assert scrub(volume) == volume
+    assert scrub("password: hunter2\nnext: line") == "password: [REDACTED]\nnext: line"
+
+
 def test_cursor_round_trip_and_garbage() -> None:
     assert decode_cursor(encode_cursor(Cursor("abc", 7))) == Cursor("abc", 7)
     assert decode_cursor(None) == Cursor()

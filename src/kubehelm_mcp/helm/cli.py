@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from kubehelm_mcp.errors import ClusterUnavailable, Forbidden, NotFound, ToolError
@@ -16,10 +17,13 @@ from kubehelm_mcp.helm.binaries import HelmBinary
 from kubehelm_mcp.helm.models import (
     HelmTarget,
     ReleaseListQuery,
+    ReleaseMetadata,
+    ReleaseRevision,
     ReleaseStatus,
     ReleaseSummary,
     list_shows_every_state_by_default,
     normalize_time,
+    user_labels,
 )
 
 
@@ -49,6 +53,9 @@ def helm_error(stderr: str, what: str) -> ToolError:
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("Error:")]
     message = (errors[-1] if errors else (lines[-1] if lines else "helm failed")).removeprefix("Error:").strip()
+    if errors and message.endswith("occurred:"):  # Go's multierror: the causes follow as "* ..." lines
+        causes = [line.lstrip("* ").strip() for line in lines[lines.index(errors[-1]) + 1 :] if line.startswith("*")]
+        message = "; ".join(causes) or message
     lowered = message.lower()
     if "not found" in lowered:
         return NotFound(f"{what}: {message}.")
@@ -59,33 +66,47 @@ def helm_error(stderr: str, what: str) -> ToolError:
     return ToolError(f"{what}: {message}.")
 
 
+@dataclass(frozen=True)
+class HelmOutput:
+    code: int
+    stdout: str
+    stderr: str
+
+
 class HelmCli:
     """Runs one helm binary against one target."""
 
     def __init__(self, binary: HelmBinary) -> None:
         self.binary = binary
 
-    async def run(self, args: list[str], target: HelmTarget | None, what: str) -> str:
+    async def execute(self, args: list[str], target: HelmTarget | None, stdin: str | None = None) -> HelmOutput:
+        """Run helm and return its exit code and output whatever the code (lint reports through both).
+
+        `stdin` feeds flags like --password-stdin, so a secret never appears in the process list."""
         env = dict(os.environ)
         if target is not None:
             env.update(_target_env(target))
         proc = await asyncio.create_subprocess_exec(
             self.binary.path,
             *args,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
         )
         try:
-            out, err = await proc.communicate()
+            out, err = await proc.communicate(None if stdin is None else stdin.encode())
         except asyncio.CancelledError:  # a timed-out call must not leave helm running
             proc.kill()
             await proc.wait()
             raise
-        if proc.returncode != 0:
-            raise helm_error(err.decode("utf-8", "replace"), what)
-        return out.decode("utf-8", "replace")
+        return HelmOutput(proc.returncode or 0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+    async def run(self, args: list[str], target: HelmTarget | None, what: str, stdin: str | None = None) -> str:
+        result = await self.execute(args, target, stdin)
+        if result.code != 0:
+            raise helm_error(result.stderr, what)
+        return result.stdout
 
     async def run_json(self, args: list[str], target: HelmTarget | None, what: str) -> Any:
         out = await self.run([*args, "-o", "json"], target, what)
@@ -95,8 +116,12 @@ class HelmCli:
             raise ToolError(f"{what}: helm printed output that is not JSON.") from None
 
 
+def _revision_args(revision: int | None) -> list[str]:
+    return ["--revision", str(revision)] if revision is not None else []
+
+
 class CliReleaseReader:
-    """Release reads through `helm list` / `helm status` with -o json."""
+    """Release reads through `helm list`, `helm status`, `helm history` and `helm get`."""
 
     def __init__(self, cli: HelmCli) -> None:
         self._cli = cli
@@ -132,7 +157,7 @@ class CliReleaseReader:
 
     async def status(self, target: HelmTarget, release_name: str, revision: int | None) -> ReleaseStatus:
         # `helm status -o json` omits the chart; `helm get metadata` has it.
-        revision_args = ["--revision", str(revision)] if revision is not None else []
+        revision_args = _revision_args(revision)
         what = f"helm status {release_name}"
         doc, meta = await asyncio.gather(
             self._cli.run_json(["status", release_name, *revision_args], target, what),
@@ -142,6 +167,57 @@ class CliReleaseReader:
             "metadata": {"name": meta["chart"], "version": meta["version"], "appVersion": meta.get("appVersion", "")}
         }
         return release_status_from_record(doc)
+
+    async def history(self, target: HelmTarget, release_name: str, max_revisions: int) -> list[ReleaseRevision]:
+        rows = await self._cli.run_json(
+            ["history", release_name, "--max", str(max_revisions)], target, f"helm history {release_name}"
+        )
+        return [
+            ReleaseRevision(
+                revision=int(row["revision"]),
+                updated=normalize_time(row.get("updated")),
+                status=row.get("status", ""),
+                chart=row.get("chart", ""),
+                app_version=row.get("app_version", "") or "",
+                description=row.get("description", "") or "",
+            )
+            for row in rows or []
+        ]
+
+    async def values(
+        self, target: HelmTarget, release_name: str, revision: int | None, all_values: bool
+    ) -> dict[str, Any]:
+        args = ["get", "values", release_name, *_revision_args(revision), *(["--all"] if all_values else [])]
+        values = await self._cli.run_json(args, target, f"helm get values {release_name}")
+        return values if isinstance(values, dict) else {}
+
+    async def _get_text(self, what: str, target: HelmTarget, release_name: str, revision: int | None) -> str:
+        args = ["get", what, release_name, *_revision_args(revision)]
+        return await self._cli.run(args, target, f"helm get {what} {release_name}")
+
+    async def manifest(self, target: HelmTarget, release_name: str, revision: int | None) -> str:
+        return await self._get_text("manifest", target, release_name, revision)
+
+    async def hooks(self, target: HelmTarget, release_name: str, revision: int | None) -> str:
+        return await self._get_text("hooks", target, release_name, revision)
+
+    async def notes(self, target: HelmTarget, release_name: str, revision: int | None) -> str:
+        text = await self._get_text("notes", target, release_name, revision)
+        return text.removeprefix("NOTES:\n").strip()
+
+    async def metadata(self, target: HelmTarget, release_name: str, revision: int | None) -> ReleaseMetadata:
+        args = ["get", "metadata", release_name, *_revision_args(revision)]
+        doc = await self._cli.run_json(args, target, f"helm get metadata {release_name}")
+        chart_keys = ("version", "appVersion", "annotations", "dependencies")
+        record = {
+            "name": doc["name"],
+            "namespace": doc.get("namespace", ""),
+            "version": doc.get("revision", 0),
+            "info": {"status": doc.get("status", ""), "last_deployed": doc.get("deployedAt")},
+            "chart": {"metadata": {"name": doc.get("chart", ""), **{k: doc[k] for k in chart_keys if k in doc}}},
+            "labels": doc.get("labels"),
+        }
+        return metadata_from_record(record)
 
 
 def release_status_from_record(doc: dict[str, Any]) -> ReleaseStatus:
@@ -159,4 +235,23 @@ def release_status_from_record(doc: dict[str, Any]) -> ReleaseStatus:
         last_deployed=normalize_time(info.get("last_deployed")),
         description=info.get("description", ""),
         notes=info.get("notes", "") or "",
+    )
+
+
+def metadata_from_record(record: dict[str, Any]) -> ReleaseMetadata:
+    """`helm get metadata` from a release record (the CLI's JSON is mapped onto one first)."""
+    chart = (record.get("chart") or {}).get("metadata") or {}
+    info = record.get("info") or {}
+    return ReleaseMetadata(
+        name=record["name"],
+        chart=chart.get("name", ""),
+        version=chart.get("version", ""),
+        app_version=chart.get("appVersion", "") or "",
+        namespace=record.get("namespace", ""),
+        revision=int(record.get("version", 0)),
+        status=info.get("status", ""),
+        deployed_at=normalize_time(info.get("last_deployed")),
+        annotations=chart.get("annotations") or {},
+        dependencies=chart.get("dependencies") or [],
+        labels=user_labels(record.get("labels")),
     )

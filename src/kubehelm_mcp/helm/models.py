@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from kubehelm_mcp.kube.target import ClusterTarget
 
@@ -77,6 +77,43 @@ class ReleaseStatus:
     last_deployed: str
     description: str
     notes: str
+
+
+@dataclass(frozen=True)
+class ReleaseRevision:
+    """One row of `helm history`."""
+
+    revision: int
+    updated: str
+    status: str
+    chart: str
+    app_version: str
+    description: str
+
+
+# Labels Helm's storage sets itself; `helm get metadata` of v4 shows them, v3 hides them.
+SYSTEM_LABELS = frozenset({"name", "owner", "status", "version", "createdAt", "modifiedAt"})
+
+
+@dataclass(frozen=True)
+class ReleaseMetadata:
+    """`helm get metadata`, with only the user's own release labels."""
+
+    name: str
+    chart: str
+    version: str
+    app_version: str
+    namespace: str
+    revision: int
+    status: str
+    deployed_at: str
+    annotations: dict[str, str] = field(default_factory=dict)
+    dependencies: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def user_labels(labels: dict[str, str] | None) -> dict[str, str]:
+    return {k: v for k, v in (labels or {}).items() if k not in SYSTEM_LABELS}
 
 
 _GO_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.\d+)?\s*(Z|[+-]\d\d:?\d\d)?")

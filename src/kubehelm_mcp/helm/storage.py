@@ -16,13 +16,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kubehelm_mcp.errors import InvalidInput, NotFound
-from kubehelm_mcp.helm.cli import release_status_from_record
+from kubehelm_mcp.helm.cli import metadata_from_record, release_status_from_record
+from kubehelm_mcp.helm.manifests import hooks_text
 from kubehelm_mcp.helm.models import (
     HelmTarget,
     ReleaseListQuery,
+    ReleaseMetadata,
+    ReleaseRevision,
     ReleaseStatus,
     ReleaseSummary,
 )
+from kubehelm_mcp.helm.values import coalesce_values
 from kubehelm_mcp.kube.api import KubeApi
 from kubehelm_mcp.kube.target import ClusterTarget
 
@@ -106,7 +110,8 @@ class StorageReleaseReader:
         end = query.offset + query.limit if query.limit > 0 else None
         return releases[query.offset : end]
 
-    async def status(self, target: HelmTarget, release_name: str, revision: int | None) -> ReleaseStatus:
+    async def _records(self, target: HelmTarget, release_name: str, revision: int | None) -> list[dict[str, Any]]:
+        """The release's decoded records, oldest first, each carrying its Secret's labels as Helm does."""
         selector = f"owner=helm,name={release_name}"
         if revision is not None:
             selector += f",version={revision}"
@@ -114,8 +119,42 @@ class StorageReleaseReader:
         if not secrets:
             which = f" revision {revision}" if revision is not None else ""
             raise NotFound(f"Release '{release_name}'{which} was not found in namespace '{target.namespace}'.")
-        newest = max(secrets, key=_revision)
-        return release_status_from_record(decode_release(newest))
+        return [{**decode_release(s), "labels": _labels(s)} for s in sorted(secrets, key=_revision)]
+
+    async def _record(self, target: HelmTarget, release_name: str, revision: int | None) -> dict[str, Any]:
+        return (await self._records(target, release_name, revision))[-1]
+
+    async def status(self, target: HelmTarget, release_name: str, revision: int | None) -> ReleaseStatus:
+        return release_status_from_record(await self._record(target, release_name, revision))
+
+    async def history(self, target: HelmTarget, release_name: str, max_revisions: int) -> list[ReleaseRevision]:
+        records = await self._records(target, release_name, None)
+        return [revision_from_record(r) for r in records[-max_revisions:]]  # helm keeps the newest
+
+    async def values(
+        self, target: HelmTarget, release_name: str, revision: int | None, all_values: bool
+    ) -> dict[str, Any]:
+        record = await self._record(target, release_name, revision)
+        config = record.get("config") or {}
+        return coalesce_values((record.get("chart") or {}).get("values"), config) if all_values else config
+
+    async def manifest(self, target: HelmTarget, release_name: str, revision: int | None) -> str:
+        return str((await self._record(target, release_name, revision)).get("manifest") or "")
+
+    async def hooks(self, target: HelmTarget, release_name: str, revision: int | None) -> str:
+        return hooks_text((await self._record(target, release_name, revision)).get("hooks") or [])
+
+    async def notes(self, target: HelmTarget, release_name: str, revision: int | None) -> str:
+        record = await self._record(target, release_name, revision)
+        return str((record.get("info") or {}).get("notes") or "").strip()
+
+    async def metadata(self, target: HelmTarget, release_name: str, revision: int | None) -> ReleaseMetadata:
+        return metadata_from_record(await self._record(target, release_name, revision))
+
+
+def revision_from_record(record: dict[str, Any]) -> ReleaseRevision:
+    s = release_status_from_record(record)
+    return ReleaseRevision(s.revision, s.last_deployed, s.status, s.chart, s.app_version, s.description)
 
 
 def _latest_per_release(secrets: list[dict[str, Any]]) -> list[dict[str, Any]]:

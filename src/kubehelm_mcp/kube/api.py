@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -113,7 +115,7 @@ class KubeApi:
         header_params = {"Accept": "application/json", **(headers or {})}
         if body is not None:
             header_params.setdefault("Content-Type", "application/json")
-        try:
+        async with self._mapped_errors(what or path):
             data, status, _ = await self._client.call_api(
                 path,
                 method,
@@ -125,9 +127,67 @@ class KubeApi:
                 _return_http_data_only=False,
                 _request_timeout=timeout,
             )
-            return data, int(status)
+        return data, int(status)
+
+    async def request_raw(
+        self, path: str, *, query: Sequence[tuple[str, Any]] = (), what: str | None = None, timeout: float | None = None
+    ) -> tuple[int, str]:
+        """GET a non-JSON body (logs, /readyz): the status and text, whatever the status."""
+        async with self._mapped_errors(what or path):
+            response = await self._client.call_api(
+                path,
+                "GET",
+                query_params=list(query),
+                header_params={"Accept": "*/*"},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=timeout,
+            )
+            async with response:
+                return response.status, (await response.read()).decode("utf-8", "replace")
+
+    async def request_text(
+        self, path: str, *, query: Sequence[tuple[str, Any]] = (), what: str | None = None, timeout: float | None = None
+    ) -> str:
+        status, text = await self.request_raw(path, query=query, what=what, timeout=timeout)
+        if not 200 <= status <= 299:
+            exc = self._api_exception(status=status, reason=f"HTTP {status}")
+            exc.body = text.encode()
+            raise api_error(exc, what or path)
+        return text
+
+    @asynccontextmanager
+    async def websocket(
+        self, path: str, *, query: Sequence[tuple[str, Any]] = (), protocol: str = "v4.channel.k8s.io"
+    ) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+        """A websocket (exec, port-forward) with the client's TLS settings and credentials."""
+        headers: dict[str, str] = {}
+        await self._client.update_params_for_auth(headers, [], ["BearerToken"])
+        base = str(self._client.configuration.host)
+        url = ("wss" + base[5:] if base.startswith("https") else "ws" + base[4:]) + path
+        if query:
+            url += "?" + urlencode(list(query))
+        rest = self._client.rest_client
+        async with self._mapped_errors(path):
+            try:
+                ws = await rest.pool_manager.ws_connect(
+                    url, headers=headers, protocols=(protocol,), server_hostname=rest.server_hostname
+                )
+            except aiohttp.WSServerHandshakeError as exc:
+                refused = self._api_exception(status=exc.status, reason="the API server refused to open the stream")
+                raise api_error(refused, path) from None
+        try:
+            yield ws
+        finally:
+            await ws.close()
+
+    @asynccontextmanager
+    async def _mapped_errors(self, what: str) -> AsyncIterator[None]:
+        """Apiserver refusals and connection failures become one sentence a user can act on."""
+        try:
+            yield
         except self._api_exception as exc:
-            raise api_error(exc, what or path) from None
+            raise api_error(exc, what) from None
         except aiohttp.ClientSSLError:
             raise ClusterUnavailable(
                 f"TLS verification with the API server at {self.server} failed.",

@@ -14,10 +14,11 @@ from kubehelm_mcp.context import CallContext, ProgressReporter, SessionState
 from kubehelm_mcp.errors import InvalidInput, NotFound, ToolError, ToolTimeout
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.clients import ClientPool
+from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.metrics import Metrics
 from kubehelm_mcp.pipeline.policy import Policy
-from kubehelm_mcp.pipeline.scrub import scrub
+from kubehelm_mcp.pipeline.scrub import remove_known, scrub
 from kubehelm_mcp.pipeline.shaping import shape
 from kubehelm_mcp.pipeline.validation import validate_arguments
 from kubehelm_mcp.settings import Settings
@@ -47,12 +48,19 @@ def _label(exc: ToolError) -> str:
 
 class CallPipeline:
     def __init__(
-        self, settings: Settings, tools: list[AnyTool], clients: ClientPool, helm: HelmService, metrics: Metrics
+        self,
+        settings: Settings,
+        tools: list[AnyTool],
+        clients: ClientPool,
+        helm: HelmService,
+        metrics: Metrics,
+        forwards: PortForwards,
     ) -> None:
         self.settings = settings
         self.policy = Policy(settings)
         self.tools = {tool.name: tool for tool in tools}
         self.clients = clients
+        self.forwards = forwards
         self.helm = helm
         self.metrics = metrics
 
@@ -114,6 +122,7 @@ class CallPipeline:
                 session=session,
                 clients=self.clients,
                 helm=self.helm,
+                forwards=self.forwards,
             )
             if report_progress is not None:
                 ctx.report_progress = report_progress
@@ -124,7 +133,7 @@ class CallPipeline:
             except TimeoutError:
                 raise ToolTimeout(f"{tool.name} did not finish within {timeout:g} seconds.") from None
             shaped = shape(result, budget=self.settings.max_response_bytes, reveal_secrets=self.settings.reveal_secrets)
-            return Outcome(scrub(shaped.text, secrets), shaped.structured, False, "ok")
+            return Outcome(remove_known(shaped.text, secrets), shaped.structured, False, "ok")
         except ToolError as exc:
             return Outcome(scrub(str(exc), secrets), None, True, _label(exc))
         except Exception as exc:  # a bug: log it with its id, show the client no internals

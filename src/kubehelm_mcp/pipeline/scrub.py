@@ -17,7 +17,7 @@ _PATTERNS = (
     (
         re.compile(
             r"(?i)\b((?:kube[_-]?)?token|password|passwd|secret|client[_-]key[_-]data|"
-            r"client[_-]certificate[_-]data|api[_-]?key)(\"?\s*[=:]\s*\"?)[^\s\",;]+"
+            r"client[_-]certificate[_-]data|api[_-]?key)(\"?[ \t]*[=:][ \t]*\"?)[^\s\",;]+"
         ),
         r"\1\2" + REDACTED,
     ),
@@ -29,10 +29,21 @@ _PATTERNS = (
 )
 
 
-def scrub(text: str, known_secrets: tuple[str, ...] = ()) -> str:
+def remove_known(text: str, known_secrets: tuple[str, ...]) -> str:
+    """Replace exact credentials the server was handed (e.g. a per-call token)."""
     for secret in known_secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, REDACTED)
+    return text
+
+
+def scrub(text: str, known_secrets: tuple[str, ...] = ()) -> str:
+    """For error and log text: known credentials plus anything shaped like one.
+
+    Not for results: a Pod's `secret:` volume or a ConfigMap key named `token` is data the
+    caller asked for (Secret values are redacted structurally by the shaping step instead).
+    """
+    text = remove_known(text, known_secrets)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

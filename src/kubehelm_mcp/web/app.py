@@ -80,7 +80,7 @@ def create_app(server: Server[Any], parts: ServerParts) -> Starlette:
             try:
                 yield
             finally:
-                await parts.clients.close()
+                await parts.close()
 
     routes: list[Route | Mount] = [
         Route(settings.path, endpoint=StreamableHTTPASGIApp(sessions)),

@@ -1,7 +1,18 @@
 """The Kubernetes toolset (k8s_*)."""
 
 from kubehelm_mcp.tooling import AnyTool
-from kubehelm_mcp.toolsets.kubernetes import apply, changes, contexts, describe, discovery, events, resources
+from kubehelm_mcp.toolsets.kubernetes import (
+    apply,
+    changes,
+    cluster,
+    contexts,
+    describe,
+    discovery,
+    events,
+    pods,
+    portforward,
+    resources,
+)
 
 TOOLS: list[AnyTool] = [
     *contexts.TOOLS,
@@ -11,4 +22,7 @@ TOOLS: list[AnyTool] = [
     *discovery.TOOLS,
     *apply.TOOLS,
     *changes.TOOLS,
+    *pods.TOOLS,
+    *portforward.TOOLS,
+    *cluster.TOOLS,
 ]

@@ -1,4 +1,4 @@
-"""k8s_apply_manifest: create or update objects of any kind from YAML or JSON, by server-side apply."""
+"""k8s_apply_resource: create or update objects of any kind from YAML or JSON, by server-side apply."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ async def apply_manifest(args: ApplyInput, ctx: CallContext) -> ChangeSet:
 
 TOOLS: list[AnyTool] = [
     Tool(
-        name="k8s_apply_manifest",
+        name="k8s_apply_resource",
         description=(
             f"Create or update objects of any kind from a YAML/JSON manifest (server-side apply as "
             f"'{FIELD_MANAGER}'); reports created/configured/unchanged with a diff; dry_run to preview."

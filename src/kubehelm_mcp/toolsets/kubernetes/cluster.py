@@ -1,0 +1,161 @@
+"""Cluster-wide views: health, access checks and resource usage (top)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.kube.access import AccessQuery, can_i
+from kubehelm_mcp.kube.health import NodeHealth, Probe, cluster_health
+from kubehelm_mcp.kube.top import read_metrics, usage
+from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolInput, ToolResult
+from kubehelm_mcp.toolsets.kubernetes.common import render_table
+
+
+class ClusterHealth(ToolResult):
+    healthy: bool
+    version: str | None = None
+    probes: list[Probe]
+    nodes: list[NodeHealth] | None = None
+    nodes_error: str | None = None
+
+    def to_text(self) -> str:
+        lines = [f"Cluster {'healthy' if self.healthy else 'UNHEALTHY'} (server {self.version or 'version unknown'})"]
+        for p in self.probes:
+            state = p.error or (f"ok ({p.checks} checks)" if p.ok else f"FAILED: {', '.join(p.failed) or 'not ok'}")
+            lines.append(f"{p.endpoint}: {state}")
+        if self.nodes_error:
+            lines.append(f"nodes: {self.nodes_error}")
+        elif self.nodes is not None:
+            ready = sum(n.ready for n in self.nodes)
+            lines.append(f"nodes: {ready}/{len(self.nodes)} Ready")
+            lines += [f"  {n.name}: {', '.join(n.problems) or 'Ready'} ({n.kubelet_version})" for n in self.nodes]
+        return "\n".join(lines)
+
+
+async def get_cluster_health(args: ToolInput, ctx: CallContext) -> ClusterHealth:
+    version, probes, nodes = await cluster_health((await ctx.cluster()).api)
+    node_list = nodes if isinstance(nodes, list) else None
+    healthy = all(p.ok for p in probes) and node_list is not None and all(not n.problems for n in node_list)
+    return ClusterHealth(
+        healthy=healthy,
+        version=version,
+        probes=probes,
+        nodes=node_list,
+        nodes_error=nodes if isinstance(nodes, str) else None,
+    )
+
+
+class CanIInput(ToolInput):
+    verb: str = Field(
+        min_length=1, max_length=64, pattern=r"^([a-z]+|\*)$", description="e.g. get, list, create, delete, *."
+    )
+    resource: str = Field(
+        min_length=1, max_length=253, description="Plural, kind or plural.group, e.g. pods, Deployment, jobs.batch."
+    )
+    name: str | None = Field(None, max_length=253, description="One object's name.")
+    subresource: str | None = Field(None, max_length=64, description="e.g. log, exec, scale.")
+
+
+class AccessResult(ToolResult):
+    allowed: bool
+    verb: str
+    resource: str
+    namespace: str | None = None
+    reason: str | None = None
+
+    def to_text(self) -> str:
+        where = f" in namespace {self.namespace}" if self.namespace else " (cluster-wide)"
+        reason = f": {self.reason}" if self.reason else ""
+        return f"{'yes' if self.allowed else 'no'} - {self.verb} {self.resource}{where}{reason}"
+
+
+async def check_access(args: CanIInput, ctx: CallContext) -> AccessResult:
+    cluster = await ctx.cluster()
+    query = AccessQuery(args.verb, args.resource, args.name, args.subresource, await ctx.namespace())
+    answer = await can_i(cluster, query)
+    resource = f"{answer.resource}.{answer.group}" if answer.group and answer.group != "*" else answer.resource
+    resource += f"/{args.subresource}" if args.subresource else ""
+    resource += f" '{args.name}'" if args.name else ""
+    return AccessResult(
+        allowed=answer.allowed, verb=args.verb, resource=resource, namespace=answer.namespace, reason=answer.reason
+    )
+
+
+class TopPodsInput(ToolInput):
+    all_namespaces: bool = Field(False, description="All namespaces.")
+
+
+class Usage(PagedResult):
+    items: list[dict[str, Any]]
+
+    def to_text(self) -> str:
+        if not self.items:
+            return "No usage reported."
+        return render_table(list(self.items[0]), self.items)
+
+
+def _by_cpu(rows: list[dict[str, Any]]) -> Usage:
+    return Usage(items=sorted(rows, key=lambda r: r["cpu_m"], reverse=True))
+
+
+async def top_pods(args: TopPodsInput, ctx: CallContext) -> Usage:
+    namespace = None if args.all_namespaces else await ctx.namespace()
+    items = await read_metrics(await ctx.cluster(), "pods", namespace)
+    rows = []
+    for item in items:
+        cpu, memory = usage(item.get("containers") or [])
+        meta = item.get("metadata", {})
+        rows.append({"namespace": meta.get("namespace"), "name": meta.get("name"), "cpu_m": cpu, "memory_mi": memory})
+    return _by_cpu(rows)
+
+
+async def top_nodes(args: ToolInput, ctx: CallContext) -> Usage:
+    items = await read_metrics(await ctx.cluster(), "nodes", None)
+    rows = []
+    for item in items:
+        cpu, memory = usage([item])
+        rows.append({"name": item.get("metadata", {}).get("name"), "cpu_m": cpu, "memory_mi": memory})
+    return _by_cpu(rows)
+
+
+TOOLS: list[AnyTool] = [
+    Tool(
+        name="k8s_get_cluster_health",
+        description="Cluster health: apiserver readyz/livez checks, node conditions, server version.",
+        input_model=ToolInput,
+        output_model=ClusterHealth,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=get_cluster_health,
+    ),
+    Tool(
+        name="k8s_can_i",
+        description="Check whether the current identity may do a verb on a resource (like kubectl auth can-i).",
+        input_model=CanIInput,
+        output_model=AccessResult,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=check_access,
+    ),
+    Tool(
+        name="k8s_top_pods",
+        description="CPU (millicores) and memory (MiB) per pod, from metrics.k8s.io.",
+        input_model=TopPodsInput,
+        output_model=Usage,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=top_pods,
+    ),
+    Tool(
+        name="k8s_top_nodes",
+        description="CPU (millicores) and memory (MiB) per node, from metrics.k8s.io.",
+        input_model=ToolInput,
+        output_model=Usage,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=top_nodes,
+    ),
+]

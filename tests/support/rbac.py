@@ -1,0 +1,22 @@
+"""A ServiceAccount that may only read some resources in one namespace, as manifest text."""
+
+from __future__ import annotations
+
+
+def reader_account(namespace: str, name: str, resources: list[str]) -> str:
+    ref = f"{{name: {name}, namespace: {namespace}}}"
+    return f"""apiVersion: v1
+kind: ServiceAccount
+metadata: {ref}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {ref}
+rules: [{{apiGroups: [""], resources: [{", ".join(resources)}], verbs: [get, list]}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {ref}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {name}}}
+subjects: [{{kind: ServiceAccount, name: {name}, namespace: {namespace}}}]
+"""

@@ -1,0 +1,86 @@
+"""helm_push, helm_pull from oci:// and registry login/logout against a real OCI registry
+(Debian's docker-registry on 127.0.0.1), without and with htpasswd basic auth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from testcluster.registry import TEST_PASSWORD, TEST_USER, OciRegistry
+
+from tests.support.helm_servers import make_chart
+from tests.support.mcp import call_error, call_ok
+
+pytestmark = pytest.mark.anyio
+pytest_plugins = ["tests.support.helm_fixtures"]  # helm_home, chart_repo, repo_client
+
+MAJORS = pytest.mark.parametrize("major", ["v3", "v4"])
+
+
+@pytest.fixture
+def packaged(helm_binaries: dict[str, Path], helm_home: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "packages"
+    out.mkdir()
+    return make_chart(helm_binaries["v4"], tmp_path, "ocidemo", "1.2.3", out)
+
+
+@MAJORS
+async def test_push_then_pull_over_plain_http(
+    repo_client: Client, oci_registry: OciRegistry, packaged: Path, tmp_path: Path, major: str
+) -> None:
+    remote = f"{oci_registry.url}/{major}"
+    v = {"helm_version": major, "plain_http": True}
+    pushed = await call_ok(repo_client, "helm_push", {**v, "chart_ref": str(packaged), "remote": remote})
+    assert pushed["reference"] == f"{oci_registry.host}/{major}/ocidemo:1.2.3"
+    assert pushed["digest"].startswith("sha256:")
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    chart = f"{remote}/ocidemo"
+    pulled = await call_ok(
+        repo_client, "helm_pull", {**v, "chart": chart, "version": "1.2.3", "destination": str(downloads)}
+    )
+    assert pulled["files"] == [str(downloads / "ocidemo-1.2.3.tgz")]
+    assert pulled["digest"] == pushed["digest"]
+
+    message = await call_error(
+        repo_client, "helm_pull", {**v, "chart": chart, "version": "9.9.9", "destination": str(downloads)}
+    )
+    assert message.startswith(f"Chart {chart} version 9.9.9 was not found."), message
+
+
+async def test_push_bad_input(repo_client: Client, packaged: Path) -> None:
+    message = await call_error(repo_client, "helm_push", {"chart_ref": str(packaged), "remote": "http://x/charts"})
+    assert message == "The remote must be an oci:// URL, got http://x/charts."
+    message = await call_error(repo_client, "helm_push", {"chart_ref": "/nope.tgz", "remote": "oci://x/charts"})
+    assert message == "Chart archive /nope.tgz does not exist or is not a file."
+
+
+@MAJORS
+async def test_login_push_logout_with_basic_auth(
+    repo_client: Client, oci_registry_auth: OciRegistry, packaged: Path, helm_home: Path, major: str
+) -> None:
+    host = oci_registry_auth.host
+    v = {"helm_version": major}
+    push = {**v, "chart_ref": str(packaged), "remote": f"{oci_registry_auth.url}/auth", "plain_http": True}
+    refused = f"Access to {push['remote']} was refused. Log in with helm_registry_login first."
+    assert await call_error(repo_client, "helm_push", push) == refused  # before login
+
+    wrong = "not-the-password"
+    login = {**v, "hostname": host, "username": TEST_USER, "plain_http": True}
+    message = await call_error(repo_client, "helm_registry_login", {**login, "password": wrong})
+    assert message == f"Registry {host} refused the username or password."
+    assert not (helm_home / "registry.json").exists() or host not in (helm_home / "registry.json").read_text()
+
+    result = await repo_client.call_tool("helm_registry_login", {**login, "password": TEST_PASSWORD})
+    assert not result.is_error, result
+    assert TEST_PASSWORD not in str(result.model_dump())
+    assert host in (helm_home / "registry.json").read_text()
+
+    pushed = await call_ok(repo_client, "helm_push", push)
+    assert pushed["digest"].startswith("sha256:")
+
+    await call_ok(repo_client, "helm_registry_logout", {**v, "hostname": host})
+    assert host not in (helm_home / "registry.json").read_text()
+    assert await call_error(repo_client, "helm_push", push) == refused
