@@ -9,8 +9,10 @@ import pytest
 from mcp import Client
 from testcluster.registry import TEST_PASSWORD, TEST_USER, OciRegistry
 
+from kubehelm_mcp import create_client
+from kubehelm_mcp.settings import Settings
 from tests.support.helm_servers import make_chart
-from tests.support.mcp import call_error, call_ok
+from tests.support.mcp import call_error, call_ok, text_of
 
 pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.support.helm_fixtures"]  # helm_home, chart_repo, repo_client
@@ -84,3 +86,32 @@ async def test_login_push_logout_with_basic_auth(
     await call_ok(repo_client, "helm_registry_logout", {**v, "hostname": host})
     assert host not in (helm_home / "registry.json").read_text()
     assert await call_error(repo_client, "helm_push", push) == refused
+
+
+@MAJORS
+async def test_install_from_oci(
+    server_settings: Settings, helm_home: Path, oci_registry: OciRegistry, packaged: Path, major: str
+) -> None:
+    """A chart pushed to the registry installs, shows and templates straight from oci://."""
+    settings = server_settings.replace(allow_destructive=True)
+    v = {"helm_version": major, "plain_http": True}
+    remote = f"{oci_registry.url}/installs-{major}"
+    namespace = f"khm-oci-{major}"
+    async with create_client(settings=settings) as client:
+        await call_ok(client, "helm_push", {**v, "chart_ref": str(packaged), "remote": remote})
+        chart = {**v, "chart": f"{remote}/ocidemo", "version": "1.2.3"}
+        shown = await client.call_tool("helm_show_chart", chart)
+        assert not shown.is_error and "name: ocidemo" in text_of(shown)
+        rendered = await call_ok(client, "helm_template", {**chart, "release_name": "oci"})
+        assert rendered["items"]
+        installed = await call_ok(
+            client,
+            "helm_install",
+            {**chart, "release_name": "oci", "namespace": namespace, "create_namespace": True},
+        )
+        assert installed
+        status = await call_ok(
+            client, "helm_status", {"release_name": "oci", "namespace": namespace, "helm_version": major}
+        )
+        assert (status["status"], status["chart"]) == ("deployed", "ocidemo-1.2.3")
+        await call_ok(client, "helm_uninstall", {"release_name": "oci", "namespace": namespace, "helm_version": major})

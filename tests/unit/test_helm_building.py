@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kubehelm_mcp.errors import InvalidInput, NotFound
+from kubehelm_mcp.errors import InvalidInput, NotFound, ToolError
 from kubehelm_mcp.helm.args import (
     ArgList,
     check_version_constraint,
@@ -17,7 +17,7 @@ from kubehelm_mcp.helm.args import (
     require_v4,
     rollback_on_failure_flag,
 )
-from kubehelm_mcp.helm.cli import helm_error
+from kubehelm_mcp.helm.cli import helm_error, parse_json_output
 from kubehelm_mcp.helm.manifests import hooks_text, render_documents, split_manifest
 from kubehelm_mcp.helm.values import ValueSources, coalesce_values, redact_values, values_args
 
@@ -164,3 +164,11 @@ def test_helm_errors_keep_multierror_causes() -> None:
     err = helm_error("Error: 1 error occurred:\n\t* pod web-test failed\n\n", "helm test web")
     assert str(err) == "helm test web: pod web-test failed."
     assert isinstance(helm_error("Error: release: not found", "helm history x"), NotFound)
+
+
+def test_json_output_after_progress_lines() -> None:
+    out = 'Pulled: 127.0.0.1:5000/c/demo:1.2.3\nDigest: sha256:ab\n{"name": "oci", "version": 1}\n'
+    assert parse_json_output(out, "helm install") == {"name": "oci", "version": 1}
+    assert parse_json_output("", "helm list") is None
+    with pytest.raises(ToolError, match="not JSON"):
+        parse_json_output("Error-ish text", "helm list")

@@ -109,11 +109,18 @@ class HelmCli:
         return result.stdout
 
     async def run_json(self, args: list[str], target: HelmTarget | None, what: str) -> Any:
-        out = await self.run([*args, "-o", "json"], target, what)
-        try:
-            return json.loads(out) if out.strip() else None
-        except ValueError:
-            raise ToolError(f"{what}: helm printed output that is not JSON.") from None
+        return parse_json_output(await self.run([*args, "-o", "json"], target, what), what)
+
+
+def parse_json_output(out: str, what: str) -> Any:
+    """Helm's JSON, skipping the progress lines some commands print first (v4 prints
+    'Pulled: ...' and 'Digest: ...' on stdout when it fetches an oci:// chart)."""
+    lines = out.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(("{", "["))] or [0]
+    try:
+        return json.loads("\n".join(lines[starts[0] :])) if out.strip() else None
+    except ValueError:
+        raise ToolError(f"{what}: helm printed output that is not JSON.") from None
 
 
 def _revision_args(revision: int | None) -> list[str]:

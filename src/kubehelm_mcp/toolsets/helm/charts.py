@@ -160,7 +160,7 @@ async def helm_lint(args: LintInput, ctx: CallContext) -> LintResult:
 
 
 async def helm_template(args: TemplateInput, ctx: CallContext) -> Documents:
-    argv = ArgList(["template", args.release_name, args.chart]).opt("--version", args.version)
+    argv = ArgList(["template", args.release_name, args.chart, *args.source_args()])
     argv.opt("--namespace", args.namespace).each("--show-only", args.show_only).flag(
         "--include-crds", args.include_crds
     )
@@ -214,7 +214,7 @@ class CrdsInput(PageInput, ChartInput):
 
 
 async def _show(args: ChartInput, ctx: CallContext, what: ShowWhat) -> str:
-    return await helm_run(args, ctx, ArgList(["show", what, args.chart]).opt("--version", args.version))
+    return await helm_run(args, ctx, ArgList(["show", what, args.chart, *args.source_args()]))
 
 
 def _show_text(what: ShowWhat) -> Any:

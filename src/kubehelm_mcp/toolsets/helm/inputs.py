@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from kubehelm_mcp.helm.args import check_version_constraint, duration_seconds
+from kubehelm_mcp.helm.args import ArgList, check_version_constraint, duration_seconds
 from kubehelm_mcp.helm.values import ValueSources
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.releases import RELEASE_NAME
@@ -42,6 +42,11 @@ class TimeoutInput(HelmInput):
 class ChartInput(HelmInput):
     chart: str = Field(min_length=1, description="Chart: a directory, a .tgz, repo/name or an oci:// URL.")
     version: str | None = Field(None, description="Chart version constraint (ignored by helm for local charts).")
+    plain_http: bool = Field(False, description="Reach an oci:// registry over plain HTTP.")
+
+    def source_args(self) -> ArgList:
+        """Where the chart comes from: the same flags for install, upgrade, template and show."""
+        return ArgList().opt("--version", self.version).flag("--plain-http", self.plain_http)
 
     @field_validator("version")
     @classmethod

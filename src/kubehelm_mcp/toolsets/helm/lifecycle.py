@@ -70,7 +70,7 @@ def _change_args(args: ChangeInput) -> ArgList:
     """The flags install and upgrade share, spelled for the requested major."""
     major = args.helm_version
     require_v4(major, [k for k in ("server_side_apply", "force_conflicts") if getattr(args, k) not in (None, False)])
-    out = ArgList().opt("--version", args.version).opt("--timeout", args.timeout)
+    out = args.source_args().opt("--timeout", args.timeout)
     out.flag("--create-namespace", args.create_namespace).flag("--wait", args.wait)
     out.flag(rollback_on_failure_flag(major), args.atomic or args.rollback_on_failure)
     out.flag("--skip-crds", args.skip_crds).flag("--take-ownership", args.take_ownership)
