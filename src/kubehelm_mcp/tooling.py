@@ -104,6 +104,9 @@ class Tool(Generic[InputT, OutputT]):
     category: Category
     handler: Handler[InputT, OutputT]
     toolset: str = ""
+    # For a destructive tool whose reads are harmless (k8s_rollout status): which calls destroy.
+    # The annotation stays destructive, so clients see the worst case.
+    destructive_when: Callable[[InputT], bool] | None = None
 
     @property
     def read_only(self) -> bool:

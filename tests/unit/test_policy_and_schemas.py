@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kubehelm_mcp.errors import PolicyDenied
@@ -41,6 +43,16 @@ def test_default_policy_refuses_only_destructive_tools() -> None:
     with pytest.raises(PolicyDenied, match="--allow-destructive"):
         policy.check(DELETER)
     Policy(Settings(allow_destructive=True)).check(DELETER)
+
+
+def test_destructive_when_refuses_only_the_destructive_calls() -> None:
+    rollout_like = replace(DELETER, destructive_when=lambda args: args.namespace == "prod")
+    policy = Policy(Settings())
+    policy.check(rollout_like)  # the tool itself may be called
+    policy.check_call(rollout_like, ToolInput(namespace="dev"))
+    with pytest.raises(PolicyDenied, match="--allow-destructive"):
+        policy.check_call(rollout_like, ToolInput(namespace="prod"))
+    Policy(Settings(allow_destructive=True)).check_call(rollout_like, ToolInput(namespace="prod"))
 
 
 def test_read_only_policy_hides_and_refuses_writers() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from kubehelm_mcp.errors import InvalidInput
+from kubehelm_mcp.kube.discovery import ResourceType
 
 
 class _Loader(yaml.SafeLoader):
@@ -61,3 +62,19 @@ def parse_manifest(text: str) -> list[dict[str, Any]]:
     if not objects:
         raise InvalidInput("The manifest holds no objects.")
     return objects
+
+
+def place(obj: dict[str, Any], rt: ResourceType, asked: str | None, default: str) -> dict[str, Any]:
+    """The object as it is sent: a namespaced kind in the manifest's namespace, else the asked
+    one, else the default (a manifest naming another namespace than the asked one is refused);
+    a cluster-scoped kind without one."""
+    meta = {k: v for k, v in obj["metadata"].items() if k != "namespace"}
+    if rt.namespaced:
+        declared = obj["metadata"].get("namespace")
+        if declared and asked and declared != asked:
+            raise InvalidInput(
+                f"{rt.kind} '{meta.get('name')}' names namespace '{declared}' "
+                f"but the call asks for namespace '{asked}'."
+            )
+        meta["namespace"] = str(declared or asked or default)
+    return {**obj, "metadata": meta}

@@ -95,15 +95,17 @@ async def apply_object(
 async def create_object(
     api: KubeApi, rt: ResourceType, obj: dict[str, Any], *, dry_run: bool = False
 ) -> dict[str, Any]:
-    """A plain create, for objects that only have metadata.generateName (apply needs a name)."""
+    """A plain create (POST): a Conflict when the object exists; also for objects that only have
+    metadata.generateName (apply needs a name)."""
     require_verb(rt, "create")
-    namespace = obj["metadata"].get("namespace")
+    meta = obj["metadata"]
+    namespace = meta.get("namespace")
     result: dict[str, Any] = await api.request(
         "POST",
         rt.collection_path(namespace if rt.namespaced else None),
         query=[("fieldManager", FIELD_MANAGER), *_dry_run(dry_run)],
         body=obj,
-        what=describe_target(rt, obj["metadata"].get("generateName", "") + "*", namespace),
+        what=describe_target(rt, meta.get("name") or meta.get("generateName", "") + "*", namespace),
     )
     return result
 

@@ -19,6 +19,7 @@ class Page:
 
     items: list[dict[str, Any]]
     columns: list[str] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)  # list_rows: the object behind each row
     next_token: str | None = None
     remaining: int | None = None
 
@@ -71,21 +72,22 @@ async def list_objects(api: KubeApi, rt: ResourceType, query: ListQuery) -> Page
     return Page(items=items, next_token=meta.get("continue") or None, remaining=meta.get("remainingItemCount"))
 
 
-async def list_rows(api: KubeApi, rt: ResourceType, query: ListQuery) -> Page:
-    """The server-side Table view: the same columns kubectl shows, CRD printer columns included."""
+async def list_rows(api: KubeApi, rt: ResourceType, query: ListQuery, *, full_objects: bool = False) -> Page:
+    """The server-side Table view: the same columns kubectl shows, CRD printer columns included;
+    `full_objects` puts each whole object (not only its metadata) in `Page.objects`."""
     require_verb(rt, "list")
     path = rt.collection_path(query.namespace if rt.namespaced else None)
     doc = await api.request(
         "GET",
         path,
-        query=[*query.params(), ("includeObject", "Metadata")],
+        query=[*query.params(), ("includeObject", "Object" if full_objects else "Metadata")],
         headers={"Accept": TABLE_ACCEPT},
         what=describe_target(rt, None, query.namespace),
     )
     meta = doc.get("metadata") or {}
     if doc.get("kind") != "Table":  # an aggregated API without Table support: build rows ourselves
         page = Page(items=doc.get("items") or [], next_token=meta.get("continue") or None)
-        page.columns = ["name", "age"]
+        page.columns, page.objects = ["name", "age"], page.items
         page.items = [_fallback_row(item, rt, query.namespace is None) for item in page.items]
         return page
     return table_page(doc, rt, with_namespace=query.namespace is None and rt.namespaced)
@@ -108,7 +110,11 @@ def table_page(doc: dict[str, Any], rt: ResourceType, *, with_namespace: bool) -
     columns = (["namespace"] if with_namespace else []) + keys
     meta = doc.get("metadata") or {}
     return Page(
-        items=rows, columns=columns, next_token=meta.get("continue") or None, remaining=meta.get("remainingItemCount")
+        items=rows,
+        columns=columns,
+        objects=[row.get("object") or {} for row in doc.get("rows", [])],
+        next_token=meta.get("continue") or None,
+        remaining=meta.get("remainingItemCount"),
     )
 
 

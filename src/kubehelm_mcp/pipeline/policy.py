@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kubehelm_mcp.errors import PolicyDenied
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.tooling import AnyTool
@@ -22,7 +24,16 @@ class Policy:
             raise PolicyDenied(f"Tool '{tool.name}' belongs to the '{tool.toolset}' toolset, which is not enabled.")
         if self._settings.read_only and not tool.read_only:
             raise PolicyDenied(f"Tool '{tool.name}' can change the cluster and the server runs in read-only mode.")
-        if tool.destructive and not self._settings.allow_destructive:
+        if tool.destructive and tool.destructive_when is None:
+            self._refuse_destructive(tool)
+
+    def check_call(self, tool: AnyTool, args: Any) -> None:
+        """After validation: the calls a `destructive_when` tool says destroy something."""
+        if tool.destructive_when is not None and tool.destructive_when(args):
+            self._refuse_destructive(tool)
+
+    def _refuse_destructive(self, tool: AnyTool) -> None:
+        if not self._settings.allow_destructive:
             raise PolicyDenied(
                 f"Tool '{tool.name}' is destructive and the server refuses destructive tools by default.",
                 hint="Restart the server with --allow-destructive to permit it.",

@@ -113,6 +113,7 @@ class CallPipeline:
                 raise NotFound(f"Unknown tool '{name}'.", hint="tools/list shows the tools this server offers.")
             self.policy.check(tool)
             args: Any = validate_arguments(tool.name, tool.input_model, arguments)
+            self.policy.check_call(tool, args)
             if isinstance(args, ClusterCredentials) and args.kube_token:
                 secrets = (args.kube_token,)
             ctx = CallContext(

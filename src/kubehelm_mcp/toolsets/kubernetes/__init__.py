@@ -6,12 +6,15 @@ from kubehelm_mcp.toolsets.kubernetes import (
     changes,
     cluster,
     contexts,
+    create,
     describe,
+    diff,
     discovery,
     events,
     pods,
     portforward,
     resources,
+    rollout,
 )
 
 TOOLS: list[AnyTool] = [
@@ -21,7 +24,10 @@ TOOLS: list[AnyTool] = [
     *events.TOOLS,
     *discovery.TOOLS,
     *apply.TOOLS,
+    *create.TOOLS,
+    *diff.TOOLS,
     *changes.TOOLS,
+    *rollout.TOOLS,
     *pods.TOOLS,
     *portforward.TOOLS,
     *cluster.TOOLS,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.errors import Conflict, InvalidInput, NotFound, ToolError
+from kubehelm_mcp.errors import Conflict, NotFound, ToolError
 from kubehelm_mcp.kube.clients import KubeCluster
 from kubehelm_mcp.kube.discovery import ResourceType
-from kubehelm_mcp.kube.manifests import parse_manifest
+from kubehelm_mcp.kube.manifests import parse_manifest, place
 from kubehelm_mcp.kube.mutations import FIELD_MANAGER, apply_object, create_object
 from kubehelm_mcp.kube.resources import get_object
 from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolInput
@@ -22,23 +23,35 @@ MAX_MANIFEST_CHARS = 4 * 1024 * 1024
 CRD_WAIT_SECONDS = 15.0  # how long a custom resource waits for a CRD applied earlier in the same call
 
 
-class ApplyInput(ToolInput):
+class ManifestInput(ToolInput):
     manifest: str = Field(
         min_length=1,
         max_length=MAX_MANIFEST_CHARS,
         description="YAML or JSON; several objects separated by --- or in a List.",
     )
+
+
+class ApplyInput(ManifestInput):
     dry_run: bool = Field(False, description="Validate on the server and show the diff; change nothing.")
     force_conflicts: bool = Field(False, description="Take over fields another manager owns.")
+
+
+@dataclass(frozen=True)
+class ApplyMode:
+    dry_run: bool
+    force: bool
+    diff_new: bool = False  # diff created objects too (against nothing), as k8s_diff_resource shows them
+    done: str = "applied"  # the word for success in the all-failed sentence
 
 
 class _Applier:
     """One call's objects, applied in document order; a failure does not stop the rest."""
 
-    def __init__(self, cluster: KubeCluster, args: ApplyInput, default_namespace: str) -> None:
+    def __init__(self, cluster: KubeCluster, mode: ApplyMode, asked_namespace: str | None, default: str) -> None:
         self.cluster = cluster
-        self.args = args
-        self.default_namespace = default_namespace
+        self.mode = mode
+        self.asked_namespace = asked_namespace
+        self.default_namespace = default
         self.crd_kinds: set[tuple[str, str]] = set()  # (group, kind) of CRDs this call applied
 
     async def _resolve(self, kind: str, api_version: str) -> ResourceType:
@@ -53,53 +66,36 @@ class _Applier:
                     raise
             await asyncio.sleep(0.5)
 
-    def _namespace(self, rt: ResourceType, obj: dict[str, Any]) -> str | None:
-        if not rt.namespaced:
-            return None
-        declared = obj["metadata"].get("namespace")
-        if declared and self.args.namespace and declared != self.args.namespace:
-            raise InvalidInput(
-                f"{rt.kind} '{obj['metadata'].get('name')}' names namespace '{declared}' "
-                f"but the call asks for namespace '{self.args.namespace}'."
-            )
-        return str(declared or self.default_namespace)
-
     async def apply(self, obj: dict[str, Any], index: int, states: list[dict[str, Any]]) -> ObjectChange:
         meta = obj["metadata"]
-        change = ObjectChange(
-            kind=obj["kind"],
-            api_version=obj["apiVersion"],
-            name=meta.get("name") or f"{meta.get('generateName')}*",
-            namespace=meta.get("namespace"),
-            action="failed",
-        )
+        change = ObjectChange.of(obj, "failed")
+        dry_run = self.mode.dry_run
         try:
             rt = await self._resolve(obj["kind"], obj["apiVersion"])
-            namespace = self._namespace(rt, obj)
+            body = place(obj, rt, self.asked_namespace, self.default_namespace)
+            namespace = body["metadata"].get("namespace")
             change.kind, change.namespace = rt.kind, namespace
-            body_meta = {k: v for k, v in meta.items() if k != "namespace"}
-            if namespace:
-                body_meta["namespace"] = namespace
-            body = {**obj, "metadata": body_meta}
             if not meta.get("name"):  # only generateName: a create, which apply cannot do
-                created = await create_object(self.cluster.api, rt, body, dry_run=self.args.dry_run)
+                created = await create_object(self.cluster.api, rt, body, dry_run=dry_run)
                 change.name, change.action = created["metadata"]["name"], "created"
+                if self.mode.diff_new:
+                    states.append({"index": index, "before": None, "after": created})
                 return change
             try:
                 before: dict[str, Any] | None = await get_object(self.cluster.api, rt, meta["name"], namespace)
             except NotFound:
                 before = None
-            after, created_now = await apply_object(
-                self.cluster.api, rt, body, force=self.args.force_conflicts, dry_run=self.args.dry_run
-            )
+            after, created_now = await apply_object(self.cluster.api, rt, body, force=self.mode.force, dry_run=dry_run)
             if created_now or before is None:
                 change.action = "created"
+                if self.mode.diff_new:
+                    states.append({"index": index, "before": None, "after": after})
             elif comparable(before) == comparable(after):
                 change.action = "unchanged"
             else:
                 change.action = "configured"
                 states.append({"index": index, "before": before, "after": after})
-            if rt.kind == "CustomResourceDefinition" and not self.args.dry_run:
+            if rt.kind == "CustomResourceDefinition" and not dry_run:
                 spec = obj.get("spec") or {}
                 self.crd_kinds.add((spec.get("group", ""), (spec.get("names") or {}).get("kind", "")))
         except Conflict as exc:
@@ -109,9 +105,10 @@ class _Applier:
         return change
 
 
-async def apply_manifest(args: ApplyInput, ctx: CallContext) -> ChangeSet:
-    objects = parse_manifest(args.manifest)
-    applier = _Applier(await ctx.cluster(), args, await ctx.namespace())
+async def apply_objects(manifest: str, ctx: CallContext, mode: ApplyMode) -> ChangeSet:
+    """Server-side apply of every object of a manifest, in order; also behind k8s_diff_resource."""
+    objects = parse_manifest(manifest)
+    applier = _Applier(await ctx.cluster(), mode, ctx.namespace_arg, await ctx.namespace())
     items: list[ObjectChange] = []
     states: list[dict[str, Any]] = []
     for index, obj in enumerate(objects):
@@ -119,10 +116,14 @@ async def apply_manifest(args: ApplyInput, ctx: CallContext) -> ChangeSet:
     failures = [item for item in items if item.error]
     if len(failures) == len(items):
         if len(items) == 1:
-            raise ToolError(f"{items[0].label} was not applied: {items[0].error}")
+            raise ToolError(f"{items[0].label} was not {mode.done}: {items[0].error}")
         details = "; ".join(f"{item.label}: {item.error}" for item in items)
-        raise ToolError(f"None of the {len(items)} objects was applied. {details}")
-    return ChangeSet(dry_run=args.dry_run, items=items, states=states)
+        raise ToolError(f"None of the {len(items)} objects was {mode.done}. {details}")
+    return ChangeSet(dry_run=mode.dry_run, items=items, states=states)
+
+
+async def apply_manifest(args: ApplyInput, ctx: CallContext) -> ChangeSet:
+    return await apply_objects(args.manifest, ctx, ApplyMode(dry_run=args.dry_run, force=args.force_conflicts))
 
 
 TOOLS: list[AnyTool] = [

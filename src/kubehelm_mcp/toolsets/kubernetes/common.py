@@ -85,6 +85,15 @@ class ObjectChange(BaseModel):
     action: str
     error: str | None = None
 
+    @classmethod
+    def of(cls, obj: dict[str, Any], action: str) -> ObjectChange:
+        """Named as the manifest names it (`prefix*` for a generateName) until the cluster says more."""
+        meta = obj["metadata"]
+        name = meta.get("name") or f"{meta.get('generateName')}*"
+        return cls(
+            kind=obj["kind"], api_version=obj["apiVersion"], name=name, namespace=meta.get("namespace"), action=action
+        )
+
     @property
     def label(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"

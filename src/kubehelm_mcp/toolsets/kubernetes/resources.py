@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import NotFound
+from kubehelm_mcp.kube.paths import Segment, column_text, parse_path, pick
 from kubehelm_mcp.kube.resources import DEFAULT_PAGE_SIZE, ListQuery, get_object, list_objects, list_rows
 from kubehelm_mcp.paging import Cursor, decode_cursor, encode_cursor
 from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
@@ -20,10 +21,21 @@ from kubehelm_mcp.toolsets.kubernetes.common import (
     resolve_kind,
 )
 
+FieldPaths = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=300)]] | None,
+    Field(
+        max_length=30, description="Only these paths, e.g. status.phase, spec.containers[0].image; columns in summary."
+    ),
+]
+# Kept in every picked object: it says what the object is (and lets Secrets be recognised and redacted).
+IDENTITY = [parse_path(p) for p in ("apiVersion", "kind", "metadata.name", "metadata.namespace")]
+PICKED = "picked"  # the key of a summary row's picked object
+
 
 class GetInput(KindInput):
     name: str = Field(min_length=1, max_length=253, description="Object name.")
     output: Output = Field("yaml", description="yaml (default), json, or a one-line summary.")
+    fields: FieldPaths = None
 
 
 class ListInput(KindInput):
@@ -33,6 +45,29 @@ class ListInput(KindInput):
     all_namespaces: bool = Field(False, description="List across all namespaces.")
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=5000, description="Page size.")
     continue_token: str | None = Field(None, description="From a previous result, to get the next page.")
+    fields: FieldPaths = None
+
+
+def _parse_fields(fields: list[str] | None) -> list[tuple[Segment, ...]]:
+    return [parse_path(text) for text in fields or []]
+
+
+def _picked(obj: dict[str, Any], paths: list[tuple[Segment, ...]], rt_kind: str, api_version: str) -> dict[str, Any]:
+    obj = {"apiVersion": api_version, "kind": rt_kind, **obj}  # Table row objects may lack them
+    return pick(obj, [*IDENTITY, *paths])
+
+
+def _summary_table(columns: list[str], rows: list[dict[str, Any]], fields: list[str] | None) -> str:
+    """kubectl's columns, then one per field path, read from each row's picked object."""
+    paths = _parse_fields(fields)
+    cells = [
+        {
+            **row,
+            **{text: column_text(row.get(PICKED) or {}, path) for text, path in zip(fields or [], paths, strict=True)},
+        }
+        for row in rows
+    ]
+    return render_table([*columns, *(fields or [])], cells)
 
 
 class ResourceResult(ToolResult):
@@ -43,10 +78,11 @@ class ResourceResult(ToolResult):
     output: Output
     object: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
+    fields: list[str] | None = None
 
     def to_text(self) -> str:
         if self.summary is not None:
-            return render_table(list(self.summary), [self.summary])
+            return _summary_table([c for c in self.summary if c != PICKED], [self.summary], self.fields)
         return render_objects([self.object or {}], self.output)
 
 
@@ -56,6 +92,7 @@ class ResourceList(PagedResult):
     namespace: str | None = None
     output: Output
     columns: list[str] | None = None
+    fields: list[str] | None = None
     items: list[dict[str, Any]]
 
     def to_text(self) -> str:
@@ -63,7 +100,8 @@ class ResourceList(PagedResult):
         if not self.items:
             body = f"No {self.kind} objects found ({where})."
         elif self.output == "summary":
-            body = render_table(self.columns or list(self.items[0]), self.items)
+            columns = self.columns or [c for c in self.items[0] if c != PICKED]
+            body = _summary_table(columns, self.items, self.fields)
         else:
             body = (
                 render_objects(self.items, self.output)
@@ -79,19 +117,24 @@ class ResourceList(PagedResult):
 
 
 async def get_resource(args: GetInput, ctx: CallContext) -> ResourceResult:
+    paths = _parse_fields(args.fields)
     cluster, rt = await resolve_kind(args, ctx)
     namespace = await ctx.namespace() if rt.namespaced else None
     try:
         if args.output == "summary":
             query = ListQuery(namespace=namespace, field_selector=f"metadata.name={args.name}", limit=1)
-            page = await list_rows(cluster.api, rt, query)
+            page = await list_rows(cluster.api, rt, query, full_objects=bool(paths))
             if not page.items:
                 raise NotFound(
                     f"{rt.kind} '{args.name}' was not found" + (f" in namespace '{namespace}'." if namespace else ".")
                 )
             summary, obj = page.items[0], None
+            if paths:
+                summary[PICKED] = _picked(page.objects[0], paths, rt.kind, rt.api_version)
         else:
             summary, obj = None, await get_object(cluster.api, rt, args.name, namespace)
+            if paths:
+                obj = _picked(obj, paths, rt.kind, rt.api_version)
     except NotFound as error:
         raise await explain_not_found(cluster, rt, namespace, error) from None
     return ResourceResult(
@@ -102,10 +145,12 @@ async def get_resource(args: GetInput, ctx: CallContext) -> ResourceResult:
         output=args.output,
         object=obj,
         summary=summary,
+        fields=args.fields,
     )
 
 
 async def list_resources(args: ListInput, ctx: CallContext) -> ResourceList:
+    paths = _parse_fields(args.fields)
     cluster, rt = await resolve_kind(args, ctx)
     namespace = None if args.all_namespaces or not rt.namespaced else await ctx.namespace()
     cursor = decode_cursor(args.continue_token)
@@ -116,9 +161,16 @@ async def list_resources(args: ListInput, ctx: CallContext) -> ResourceList:
         limit=args.limit,
         continue_token=cursor.api_token,
     )
-    lister = list_rows if args.output == "summary" else list_objects
     try:
-        page = await lister(cluster.api, rt, query)
+        if args.output == "summary":
+            page = await list_rows(cluster.api, rt, query, full_objects=bool(paths))
+            if paths:
+                for row, obj in zip(page.items, page.objects, strict=True):
+                    row[PICKED] = _picked(obj, paths, rt.kind, rt.api_version)
+        else:
+            page = await list_objects(cluster.api, rt, query)
+            if paths:
+                page.items = [_picked(obj, paths, rt.kind, rt.api_version) for obj in page.items]
     except NotFound as error:
         raise await explain_not_found(cluster, rt, namespace, error) from None
     next_token = encode_cursor(Cursor(page.next_token, 0)) if page.next_token else None
@@ -128,6 +180,7 @@ async def list_resources(args: ListInput, ctx: CallContext) -> ResourceList:
         namespace=namespace,
         output=args.output,
         columns=page.columns or None,
+        fields=args.fields,
         items=page.items[cursor.skip :],
         continue_token=next_token,
         remaining_item_count=page.remaining,
@@ -139,7 +192,7 @@ async def list_resources(args: ListInput, ctx: CallContext) -> ResourceList:
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_resource",
-        description="Get one object of any kind (CRDs too) as YAML, JSON or a summary row.",
+        description="Get one object of any kind (CRDs too) as YAML, JSON or a summary row; fields picks paths.",
         input_model=GetInput,
         output_model=ResourceResult,
         annotations=READ_ONLY,
@@ -148,7 +201,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_list_resources",
-        description="List objects of any kind with kubectl's columns; selectors, paging, all namespaces.",
+        description="List objects of any kind with kubectl's columns; selectors, paging, all namespaces, fields.",
         input_model=ListInput,
         output_model=ResourceList,
         annotations=READ_ONLY,

@@ -1,0 +1,37 @@
+"""k8s_diff_resource: what applying a manifest would change, like `kubectl diff --server-side`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.kube.mutations import FIELD_MANAGER
+from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, Tool
+from kubehelm_mcp.toolsets.kubernetes.apply import ApplyMode, ManifestInput, apply_objects
+from kubehelm_mcp.toolsets.kubernetes.common import ChangeSet
+
+
+class DiffInput(ManifestInput):
+    force_conflicts: bool = Field(False, description="Diff as if taking over fields another manager owns.")
+
+
+async def diff_manifest(args: DiffInput, ctx: CallContext) -> ChangeSet:
+    # A server-side apply with dryRun=All: the cluster computes the result and stores nothing.
+    mode = ApplyMode(dry_run=True, force=args.force_conflicts, diff_new=True, done="compared")
+    return await apply_objects(args.manifest, ctx, mode)
+
+
+TOOLS: list[AnyTool] = [
+    Tool(
+        name="k8s_diff_resource",
+        description=(
+            f"Unified diff, per object, of what applying a YAML/JSON manifest would change "
+            f"(server-side apply dry run as '{FIELD_MANAGER}'); changes nothing."
+        ),
+        input_model=DiffInput,
+        output_model=ChangeSet,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=diff_manifest,
+    ),
+]
