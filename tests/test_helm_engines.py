@@ -1,6 +1,6 @@
 """The cross-engine scenario: one chart's whole life through the MCP tools, for Helm v3 and v4,
-with every release read answered by both read engines (in-process storage and the helm CLI) and
-by both Helm majors, which must agree with each other and with the helm binaries themselves."""
+with every release read answered by every read engine (in-process storage, the helm CLI and the
+Helm Go SDK) and by both Helm majors, which must agree with each other and with the helm binaries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from mcp import Client
@@ -16,14 +16,16 @@ from mcp import Client
 from kubehelm_mcp import create_client
 from kubehelm_mcp.helm.manifests import split_manifest
 from kubehelm_mcp.helm.models import normalize_time
-from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.settings import HelmReadEngine, Settings
 from tests.support.cli import run, run_json
 from tests.support.mcp import call_error, call_ok, text_of
 
 pytestmark = pytest.mark.anyio
 
-ENGINES = ("storage", "cli")
+ENGINES: tuple[str, ...] = get_args(HelmReadEngine)  # every engine; a missing SDK fails, never skips
 MAJORS = ("v3", "v4")
+# (major, write engine): the SDK writes Helm v4 only; the scenario's install and uninstall are ones it can carry out.
+WRITES = (("v3", "cli"), ("v4", "cli"), ("v4", "sdk"))
 PASSWORD = "s3cret-scenario-pw"
 # The test node runs only the preloaded busybox image, never pulled.
 DEPLOYMENT_TEMPLATE = """apiVersion: apps/v1
@@ -61,12 +63,16 @@ def helm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-async def clients(server_settings: Settings, helm_home: Path) -> AsyncIterator[dict[str, Client]]:
-    """One client per read engine, on a server that permits destructive tools."""
+async def clients(server_settings: Settings, helm_home: Path, write_engine: str) -> AsyncIterator[dict[str, Client]]:
+    """One client per read engine, writing with `write_engine`, on a server that permits destructive tools."""
     async with AsyncExitStack() as stack:
         yield {
             engine: await stack.enter_async_context(
-                create_client(settings=server_settings.replace(helm_read_engine=engine, allow_destructive=True))
+                create_client(
+                    settings=server_settings.replace(
+                        helm_read_engine=engine, helm_write_engine=write_engine, allow_destructive=True
+                    )
+                )
             )
             for engine in ENGINES
         }
@@ -120,34 +126,37 @@ async def _author_chart(client: Client, major: str, tmp_path: Path) -> tuple[str
     return str(chart_dir), packaged["path"]
 
 
-@pytest.mark.parametrize("major", MAJORS)
+@pytest.mark.parametrize(("major", "write_engine"), WRITES)
 async def test_release_lifecycle_through_every_engine(
     major: str,
+    write_engine: str,
     clients: dict[str, Client],
     helm_binaries: dict[str, Path],
     kubeconfig: Path,
     tmp_path: Path,
 ) -> None:
     writer = clients["storage"]
-    namespace = f"khm-scenario-{major}"
-    release = {"release_name": f"scn-{major}", "namespace": namespace}
+    namespace = f"khm-scenario-{major}-{write_engine}"
+    release = {"release_name": f"scn-{major}-{write_engine}", "namespace": namespace}
     chart_dir, archive = await _author_chart(writer, major, tmp_path)
 
-    installed = await call_ok(
-        writer,
-        "helm_install",
-        {
-            **release,
-            "chart": archive,
-            "helm_version": major,
-            "create_namespace": True,
-            "values": {"auth": {"password": PASSWORD}, "replicaCount": 1},
-            "description": "first install",
-        },
-    )
+    install = {
+        **release,
+        "chart": archive,
+        "helm_version": major,
+        "create_namespace": True,
+        "values": {"auth": {"password": PASSWORD}, "replicaCount": 1},
+        "description": "first install",
+    }
+    installed = await call_ok(writer, "helm_install", install)
     assert (installed["revision"], installed["status"], installed["chart"]) == (1, "deployed", f"scn-{major}-0.1.0")
     assert installed["description"] == "first install"
+    if major == "v4":  # which engine installed: the SDK installs with client-side apply, helm v4 server-side
+        where = [release["release_name"], "--namespace", namespace]
+        meta = run_json(helm_binaries["v4"], "get", "metadata", *where, kubeconfig=kubeconfig)
+        assert meta["applyMethod"] == ("csa" if write_engine == "sdk" else "ssa")
     assert "port-forward" in installed["notes"]
+    assert "still in use" in await call_error(writer, "helm_install", install)
 
     upgraded = await call_ok(
         writer,
@@ -214,6 +223,8 @@ async def test_release_lifecycle_through_every_engine(
 
     uninstalled = await call_ok(writer, "helm_uninstall", {**release, "helm_version": major})
     assert uninstalled["kept_history"] is False
+    assert uninstalled["message"] == f'release "{release["release_name"]}" uninstalled'
+    assert "not found" in await call_error(writer, "helm_uninstall", {**release, "helm_version": major})
     for engine in ENGINES:
         missing = await call_error(clients[engine], "helm_get_values", {**release, "helm_version": major})
         assert "not found" in missing

@@ -1,26 +1,28 @@
 """The Helm tools against the real apiserver and real helm v3 and v4 binaries.
 
-Release reads are answered by two engines (in-process storage decoding and the helm CLI); both
-must agree with each other and with what `helm list` itself prints.
+Release reads are answered by every read engine (in-process storage decoding, the helm CLI and the
+Helm Go SDK); all must agree with each other and with what `helm list` itself prints.
 """
 
 from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from mcp import Client
 
 from kubehelm_mcp import create_client
 from kubehelm_mcp.helm.models import normalize_time
-from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.settings import HelmReadEngine, Settings
 from tests.conftest import HELM_NAMESPACE
 from tests.support.cli import run_json
 from tests.support.mcp import call_error, call_ok
 
 pytestmark = pytest.mark.anyio
+
+READ_ENGINES: tuple[str, ...] = get_args(HelmReadEngine)  # a missing SDK fails, never skips
 
 
 def _cli_rows(helm: Path, kubeconfig: Path, *flags: str) -> list[dict[str, Any]]:
@@ -79,7 +81,7 @@ def _flags(case: dict[str, Any], major: str) -> list[str]:
     return [f for f in flags if not (major == "v4" and f == "--all")]  # v4 lists every state already
 
 
-@pytest.mark.parametrize(("engine", "major"), list(itertools.product(["storage", "cli"], ["v3", "v4"])))
+@pytest.mark.parametrize(("engine", "major"), list(itertools.product(READ_ENGINES, ["v3", "v4"])))
 async def test_helm_list_matches_the_helm_cli(
     engine: str,
     major: str,
@@ -115,7 +117,7 @@ async def test_helm_list_content(client: Client, helm_releases: dict[str, Any]) 
     assert by_name["bravo"]["app_version"] == "1.16.0"
 
 
-@pytest.mark.parametrize("engine", ["storage", "cli"])
+@pytest.mark.parametrize("engine", READ_ENGINES)
 async def test_helm_status(
     engine: str,
     server_settings: Settings,

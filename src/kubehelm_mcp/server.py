@@ -100,7 +100,10 @@ def build_parts(settings: Settings) -> ServerParts:
         return (await clients.get(target)).api
 
     helm = HelmService(
-        HelmBinaries(settings.helm_v3_binary, settings.helm_v4_binary), api_for, settings.helm_read_engine
+        HelmBinaries(settings.helm_v3_binary, settings.helm_v4_binary),
+        api_for,
+        settings.helm_read_engine,
+        settings.helm_write_engine,
     )
     tools = all_tools()
     if settings.per_call_credentials:

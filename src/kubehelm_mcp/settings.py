@@ -18,7 +18,8 @@ ENV_PREFIX = "KUBEHELM_MCP_"
 
 Transport = Literal["stdio", "http", "sse"]
 LogLevel = Literal["debug", "info", "warning", "error"]
-HelmReadEngine = Literal["storage", "cli"]
+HelmReadEngine = Literal["storage", "cli", "sdk"]
+HelmWriteEngine = Literal["cli", "sdk"]
 
 ALL_TOOLSETS = ("kubernetes", "helm")
 
@@ -67,8 +68,19 @@ class Settings:
     helm_read_engine: HelmReadEngine = field(
         default="storage",
         metadata=_opt(
-            "How release reads (list, status) are answered: 'storage' decodes Helm's release "
-            "records through the Kubernetes API in-process; 'cli' runs the helm binary."
+            "How release reads (list, status, history, get) are answered: 'storage' decodes Helm's "
+            "release records through the Kubernetes API in-process; 'cli' runs the helm binary; 'sdk' "
+            "calls the Helm v4 Go SDK in-process (extra kubehelm-mcp[sdk]; v3 reads then use 'storage', "
+            "which reads the same records)."
+        ),
+    )
+    helm_write_engine: HelmWriteEngine = field(
+        default="cli",
+        metadata=_opt(
+            "How helm_install and helm_uninstall change releases: 'cli' runs the helm binary; 'sdk' "
+            "calls the Helm v4 Go SDK in-process (extra kubehelm-mcp[sdk]) for v4 installs of a local "
+            "chart with inline values (with client-side apply) and for v4 uninstalls, and the CLI for "
+            "everything else."
         ),
     )
     helm_hub_url: str = field(
@@ -111,7 +123,12 @@ def _field_kind(f: dataclasses.Field[Any]) -> str:
 
 
 def _choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
-    literal = {"Transport": Transport, "LogLevel": LogLevel, "HelmReadEngine": HelmReadEngine}.get(str(f.type))
+    literal = {
+        "Transport": Transport,
+        "LogLevel": LogLevel,
+        "HelmReadEngine": HelmReadEngine,
+        "HelmWriteEngine": HelmWriteEngine,
+    }.get(str(f.type))
     return get_args(literal) if literal is not None else None
 
 

@@ -215,16 +215,7 @@ class CliReleaseReader:
     async def metadata(self, target: HelmTarget, release_name: str, revision: int | None) -> ReleaseMetadata:
         args = ["get", "metadata", release_name, *_revision_args(revision)]
         doc = await self._cli.run_json(args, target, f"helm get metadata {release_name}")
-        chart_keys = ("version", "appVersion", "annotations", "dependencies")
-        record = {
-            "name": doc["name"],
-            "namespace": doc.get("namespace", ""),
-            "version": doc.get("revision", 0),
-            "info": {"status": doc.get("status", ""), "last_deployed": doc.get("deployedAt")},
-            "chart": {"metadata": {"name": doc.get("chart", ""), **{k: doc[k] for k in chart_keys if k in doc}}},
-            "labels": doc.get("labels"),
-        }
-        return metadata_from_record(record)
+        return metadata_from_get_json(doc)
 
 
 def release_status_from_record(doc: dict[str, Any]) -> ReleaseStatus:
@@ -243,6 +234,20 @@ def release_status_from_record(doc: dict[str, Any]) -> ReleaseStatus:
         description=info.get("description", ""),
         notes=info.get("notes", "") or "",
     )
+
+
+def metadata_from_get_json(doc: dict[str, Any]) -> ReleaseMetadata:
+    """`helm get metadata -o json` (the SDK's get_metadata has the same shape), mapped onto a record."""
+    chart_keys = ("version", "appVersion", "annotations", "dependencies")
+    record = {
+        "name": doc["name"],
+        "namespace": doc.get("namespace", ""),
+        "version": doc.get("revision", 0),
+        "info": {"status": doc.get("status", ""), "last_deployed": doc.get("deployedAt")},
+        "chart": {"metadata": {"name": doc.get("chart", ""), **{k: doc[k] for k in chart_keys if k in doc}}},
+        "labels": doc.get("labels"),
+    }
+    return metadata_from_record(record)
 
 
 def metadata_from_record(record: dict[str, Any]) -> ReleaseMetadata:

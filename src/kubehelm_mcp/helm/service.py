@@ -1,4 +1,4 @@
-"""Choosing an engine per call: by the requested Helm major version and the read engine setting."""
+"""Choosing an engine per call: by the requested Helm major version and the read/write engine settings."""
 
 from __future__ import annotations
 
@@ -6,14 +6,21 @@ from kubehelm_mcp.helm.binaries import HelmBinaries, HelmBinary
 from kubehelm_mcp.helm.cli import CliReleaseReader, HelmCli
 from kubehelm_mcp.helm.engine import ReleaseReader
 from kubehelm_mcp.helm.models import HelmMajor
+from kubehelm_mcp.helm.sdk import SdkReleaseReader, load_sdk
+from kubehelm_mcp.helm.sdk_writes import SdkReleaseWriter
 from kubehelm_mcp.helm.storage import ApiForTarget, StorageReleaseReader
 
 
 class HelmService:
-    def __init__(self, binaries: HelmBinaries, api_for: ApiForTarget, read_engine: str = "storage") -> None:
+    def __init__(
+        self, binaries: HelmBinaries, api_for: ApiForTarget, read_engine: str = "storage", write_engine: str = "cli"
+    ) -> None:
         self.binaries = binaries
         self.read_engine = read_engine
+        self.write_engine = write_engine
         self._storage = StorageReleaseReader(api_for)
+        self._sdk = SdkReleaseReader(self._storage)
+        self._sdk_writer = SdkReleaseWriter()
 
     async def binary(self, major: HelmMajor) -> HelmBinary:
         return await self.binaries.get(major)
@@ -22,7 +29,20 @@ class HelmService:
         return HelmCli(await self.binaries.get(major))
 
     async def reader(self, major: HelmMajor, engine: str | None = None) -> ReleaseReader:
-        """Both Helm majors share the release.v1 storage format, so the storage engine serves either."""
-        if (engine or self.read_engine) == "storage":
+        """Both Helm majors share the release.v1 storage format, so the storage engine serves either;
+        the SDK is Helm v4, so a v3 read with the sdk engine is answered from storage too."""
+        chosen = engine or self.read_engine
+        if chosen == "storage" or (chosen == "sdk" and major == "v3"):
             return self._storage
+        if chosen == "sdk":
+            await load_sdk()  # a missing extra fails here, in one sentence
+            return self._sdk
         return CliReleaseReader(await self.cli(major))
+
+    async def sdk_writer(self, major: HelmMajor) -> SdkReleaseWriter | None:
+        """The SDK writer when the write engine is sdk and the call is for Helm v4 (the SDK's major);
+        None means: use the CLI engine."""
+        if self.write_engine != "sdk" or major != "v4":
+            return None
+        await load_sdk()
+        return self._sdk_writer

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from pydantic import Field
 
@@ -12,11 +14,15 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.helm.args import ArgList, require_v4, rollback_on_failure_flag
 from kubehelm_mcp.helm.cli import release_status_from_record
 from kubehelm_mcp.helm.manifests import split_manifest
+from kubehelm_mcp.helm.models import ReleaseStatus
 from kubehelm_mcp.helm.values import values_args
 from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.inputs import ChangeInput, ReleaseInput, TimeoutInput
 from kubehelm_mcp.toolsets.helm.progress import with_progress
 from kubehelm_mcp.toolsets.helm.releases import ReleaseStatusResult
+from kubehelm_mcp.toolsets.helm.sdk_changes import sdk_install
+
+T = TypeVar("T")
 
 # They overwrite or delete what a release deployed.
 CHANGES_RELEASE = Annotations(read_only=False, destructive=True)
@@ -88,24 +94,36 @@ def _waits(args: ChangeInput) -> bool:
     return args.wait or args.atomic or args.rollback_on_failure
 
 
+async def _waiting(ctx: CallContext, work: Awaitable[T], args: TimeoutInput, wait: bool, message: str) -> T:
+    """Await `work`, with progress notifications when Helm waits for resources."""
+    return await (with_progress(ctx, work, args.timeout_seconds(), message) if wait else work)
+
+
+def _changed(status: ReleaseStatus, manifest: list[dict[str, Any]] | None = None) -> ReleaseChange:
+    return ReleaseChange(**{**dataclasses.asdict(status), "notes": status.notes.strip() or None}, manifest=manifest)
+
+
 async def _apply(args: ChangeInput, ctx: CallContext, verb: list[str]) -> ReleaseChange:
     cli = await ctx.helm.cli(args.helm_version)
     target = await ctx.helm_target()
     with values_args(args.value_sources()) as value_flags:
         argv = [*verb, args.release_name, args.chart, *_change_args(args), *value_flags]
         work = cli.run_json(argv, target, f"helm {verb[0]} {args.release_name}")
-        if _waits(args):
-            message = f"waiting for release {args.release_name} to become ready"
-            record = await with_progress(ctx, work, args.timeout_seconds(), message)
-        else:
-            record = await work
-    status = release_status_from_record(record)
+        record = await _waiting(
+            ctx, work, args, _waits(args), f"waiting for release {args.release_name} to become ready"
+        )
     manifest = split_manifest(record.get("manifest") or "") if args.dry_run else None
-    return ReleaseChange(**{**dataclasses.asdict(status), "notes": status.notes.strip() or None}, manifest=manifest)
+    return _changed(release_status_from_record(record), manifest)
 
 
 async def helm_install(args: InstallInput, ctx: CallContext) -> ReleaseChange:
-    return await _apply(args, ctx, ["install"])
+    writer = await ctx.helm.sdk_writer(args.helm_version)  # None: the CLI engine writes
+    request = sdk_install(args) if writer is not None else None
+    if writer is None or request is None:
+        return await _apply(args, ctx, ["install"])
+    work = writer.install(await ctx.helm_target(), args.release_name, request)
+    message = f"waiting for release {args.release_name} to become ready"
+    return _changed(await _waiting(ctx, work, args, _waits(args), message))
 
 
 async def helm_upgrade(args: UpgradeInput, ctx: CallContext) -> ReleaseChange:
@@ -117,7 +135,7 @@ async def helm_upgrade(args: UpgradeInput, ctx: CallContext) -> ReleaseChange:
 async def _run_waiting(args: TimeoutInput, ctx: CallContext, argv: list[str], wait: bool, message: str) -> str:
     cli = await ctx.helm.cli(args.helm_version)
     work = cli.run(argv, await ctx.helm_target(), f"helm {argv[0]} {argv[1]}")
-    return await (with_progress(ctx, work, args.timeout_seconds(), message) if wait else work)
+    return await _waiting(ctx, work, args, wait, message)
 
 
 async def helm_rollback(args: RollbackInput, ctx: CallContext) -> ReleaseChange:
@@ -132,9 +150,22 @@ async def helm_rollback(args: RollbackInput, ctx: CallContext) -> ReleaseChange:
 
 
 async def helm_uninstall(args: UninstallInput, ctx: CallContext) -> Uninstalled:
-    argv = ArgList(["uninstall", args.release_name]).flag("--keep-history", args.keep_history)
-    argv.flag("--wait", args.wait).opt("--timeout", args.timeout).opt("--description", args.description)
-    out = await _run_waiting(args, ctx, argv, args.wait, f"waiting for release {args.release_name} to be deleted")
+    message = f"waiting for release {args.release_name} to be deleted"
+    writer = await ctx.helm.sdk_writer(args.helm_version)  # None: the CLI engine writes
+    if writer is not None:
+        work = writer.uninstall(
+            await ctx.helm_target(),
+            args.release_name,
+            keep_history=args.keep_history,
+            wait=args.wait,
+            timeout_seconds=math.ceil(args.timeout_seconds()),
+            description=args.description,
+        )
+        out = await _waiting(ctx, work, args, args.wait, message)
+    else:
+        argv = ArgList(["uninstall", args.release_name]).flag("--keep-history", args.keep_history)
+        argv.flag("--wait", args.wait).opt("--timeout", args.timeout).opt("--description", args.description)
+        out = await _run_waiting(args, ctx, argv, args.wait, message)
     return Uninstalled(
         release_name=args.release_name,
         namespace=(await ctx.helm_target()).namespace,
