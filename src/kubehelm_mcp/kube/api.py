@@ -8,9 +8,8 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import aiohttp
-
 if TYPE_CHECKING:
+    import aiohttp
     from kubernetes_asyncio.client import ApiClient
     from kubernetes_asyncio.client.exceptions import ApiException
 
@@ -161,6 +160,8 @@ class KubeApi:
         self, path: str, *, query: Sequence[tuple[str, Any]] = (), protocol: str = "v4.channel.k8s.io"
     ) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
         """A websocket (exec, port-forward) with the client's TLS settings and credentials."""
+        import aiohttp  # loaded with kubernetes_asyncio, before any KubeApi exists
+
         headers: dict[str, str] = {}
         await self._client.update_params_for_auth(headers, [], ["BearerToken"])
         base = str(self._client.configuration.host)
@@ -184,6 +185,8 @@ class KubeApi:
     @asynccontextmanager
     async def _mapped_errors(self, what: str) -> AsyncIterator[None]:
         """Apiserver refusals and connection failures become one sentence a user can act on."""
+        import aiohttp  # loaded with kubernetes_asyncio, before any KubeApi exists
+
         try:
             yield
         except self._api_exception as exc:

@@ -16,12 +16,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from kubehelm_mcp.errors import Conflict, InvalidInput, NotFound, ToolError
 from kubehelm_mcp.kube.api import KubeApi
 from kubehelm_mcp.kube.pods import pod_path
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger("kubehelm_mcp.portforward")
 
@@ -84,6 +86,8 @@ async def _upstream(ws: aiohttp.ClientWebSocketResponse, reader: asyncio.StreamR
 
 
 async def _downstream(ws: aiohttp.ClientWebSocketResponse, writer: asyncio.StreamWriter, target: ForwardTarget) -> None:
+    import aiohttp  # loaded with kubernetes_asyncio, before any stream opens
+
     prefixed: set[int] = set()
     async for message in ws:
         if message.type != aiohttp.WSMsgType.BINARY or not message.data:
@@ -105,6 +109,8 @@ async def _downstream(ws: aiohttp.ClientWebSocketResponse, writer: asyncio.Strea
 async def _bridge(
     api: KubeApi, target: ForwardTarget, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
+    import aiohttp  # loaded with kubernetes_asyncio, before any stream opens
+
     path = f"{pod_path(target.namespace, target.pod)}/portforward"
     try:
         async with api.websocket(path, query=[("ports", str(target.port))]) as ws:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.kube.api import KubeApi
 from kubehelm_mcp.kube.pods import pod_path
+
+if TYPE_CHECKING:
+    import aiohttp
 
 STDOUT, STDERR, STATUS = 1, 2, 3
 
@@ -63,6 +65,8 @@ def parse_status(payload: bytes) -> tuple[int | None, str | None]:
 
 
 async def _pump(ws: aiohttp.ClientWebSocketResponse, outcome: ExecOutcome, container: str) -> None:
+    import aiohttp  # loaded with kubernetes_asyncio, before any stream opens
+
     async for message in ws:
         if message.type != aiohttp.WSMsgType.BINARY or not message.data:
             continue
