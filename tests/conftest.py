@@ -96,7 +96,11 @@ def helm_releases(helm_binaries: dict[str, Path], kubeconfig: Path, tmp_path_fac
     ns = ["--namespace", HELM_NAMESPACE]
     run(v4, "install", "alpha", chart, *ns, "--create-namespace", kubeconfig=kubeconfig)
     run(v4, "upgrade", "alpha", chart, *ns, "--set", "replicaCount=2", kubeconfig=kubeconfig)
+    # Release times are compared at whole seconds (the SDK engine has no finer ones), so the
+    # date-sorted listings need releases that changed in different seconds.
+    time.sleep(1.1)
     run(v3, "install", "bravo", chart, *ns, kubeconfig=kubeconfig)
+    time.sleep(1.1)
     run(v4, "install", "charlie", chart, *ns, kubeconfig=kubeconfig)
     run(v4, "uninstall", "charlie", *ns, "--keep-history", kubeconfig=kubeconfig)
     run(v3, "install", "delta", chart, "--namespace", "default", kubeconfig=kubeconfig)

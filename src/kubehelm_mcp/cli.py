@@ -13,6 +13,7 @@ import anyio
 from kubehelm_mcp import __version__
 from kubehelm_mcp.api import create_server, server_parts
 from kubehelm_mcp.settings import Settings, SettingsError, add_settings_arguments, load_settings
+from kubehelm_mcp.web.auth import auth_config_problem
 
 log = logging.getLogger("kubehelm_mcp")
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -78,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args)
     except SettingsError as exc:
         print(f"kubehelm-mcp: {exc}", file=sys.stderr)
+        return 2
+    refusal = auth_config_problem(settings)
+    if refusal:  # checked before anything binds a socket
+        print(f"kubehelm-mcp: {refusal}", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         serve(settings)

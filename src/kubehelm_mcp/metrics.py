@@ -24,6 +24,12 @@ class Metrics:
             registry=self.registry,
         )
         self.in_flight = Gauge("kubehelm_mcp_tool_calls_in_flight", "Tool calls running now.", registry=self.registry)
+        self.auth = Counter(
+            "kubehelm_mcp_auth",
+            "HTTP/SSE authentication outcomes: ok, missing, invalid, forbidden, unavailable.",
+            ["outcome"],
+            registry=self.registry,
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

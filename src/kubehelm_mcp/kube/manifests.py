@@ -9,8 +9,64 @@ import yaml
 from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.kube.discovery import ResourceType
 
+# A YAML bomb (billion laughs) is a few lines of anchors that alias each other: PyYAML shares the
+# nodes, but every later dump or request expands them. Documents using aliases are measured first.
+MAX_ALIASES = 1000
+MAX_EXPANDED_NODES = 100_000
 
-class _Loader(yaml.SafeLoader):
+
+class YamlBomb(yaml.YAMLError):
+    """Aliases that would expand past the limits, or refer to themselves."""
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> int:
+    """Nodes the document would have with every alias copied out; iterative, so deep nesting is safe."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            active.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > limit:
+                raise YamlBomb(f"its aliases expand to more than {limit} nodes")
+        elif key in active:
+            raise YamlBomb("an alias refers to the node that contains it")
+        elif key not in sizes:
+            active.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+    return sizes[id(root)]
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses documents whose aliases are too many or expand too far."""
+
+    aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise YamlBomb(f"it uses more than {MAX_ALIASES} aliases")
+        return super().compose_node(parent, index)
+
+    def compose_document(self) -> yaml.Node | None:
+        node: yaml.Node | None = super().compose_document()
+        if self.aliases and node is not None:
+            expanded_size(node)
+        return node
+
+
+class _Loader(BoundedLoader):
     """YAML as Kubernetes reads it: an unquoted date stays a string (PyYAML would make it a
     datetime, which is not JSON), everything else as SafeLoader."""
 
@@ -31,6 +87,10 @@ def load_yaml(text: str, what: str) -> list[Any]:
     """Every document of a YAML (or JSON) text; empty documents are dropped."""
     try:
         return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+    except YamlBomb as exc:
+        raise InvalidInput(f"The {what} is refused because {exc}.") from None
+    except RecursionError:
+        raise InvalidInput(f"The {what} is nested too deeply to be read.") from None
     except yaml.YAMLError as exc:
         raise InvalidInput(f"The {what} is not valid YAML or JSON: {_yaml_problem(exc)}.") from None
 

@@ -94,12 +94,12 @@ async def list_rows(api: KubeApi, rt: ResourceType, query: ListQuery, *, full_ob
 
 
 def table_page(doc: dict[str, Any], rt: ResourceType, *, with_namespace: bool) -> Page:
-    definitions = [c for c in doc.get("columnDefinitions", []) if c.get("priority", 0) == 0]
+    definitions = [c for c in doc.get("columnDefinitions") or [] if c.get("priority", 0) == 0]
     keys = [_column_key(c["name"]) for c in definitions]
     formats = [c.get("format") or c.get("type") for c in definitions]
     rows = []
     now = dt.datetime.now(dt.UTC)
-    for row in doc.get("rows", []):
+    for row in doc.get("rows") or []:
         cells = row.get("cells", [])
         out: dict[str, Any] = {}
         if with_namespace:
@@ -112,7 +112,7 @@ def table_page(doc: dict[str, Any], rt: ResourceType, *, with_namespace: bool) -
     return Page(
         items=rows,
         columns=columns,
-        objects=[row.get("object") or {} for row in doc.get("rows", [])],
+        objects=[row.get("object") or {} for row in doc.get("rows") or []],
         next_token=meta.get("continue") or None,
         remaining=meta.get("remainingItemCount"),
     )

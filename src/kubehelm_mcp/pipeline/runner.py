@@ -17,7 +17,8 @@ from kubehelm_mcp.kube.clients import ClientPool
 from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.metrics import Metrics
-from kubehelm_mcp.pipeline.policy import Policy
+from kubehelm_mcp.pipeline.policy import DRY_RUN_MARKER, Policy
+from kubehelm_mcp.pipeline.scope import call_scope
 from kubehelm_mcp.pipeline.scrub import remove_known, scrub
 from kubehelm_mcp.pipeline.shaping import shape
 from kubehelm_mcp.pipeline.validation import validate_arguments
@@ -112,8 +113,9 @@ class CallPipeline:
             if tool is None:
                 raise NotFound(f"Unknown tool '{name}'.", hint="tools/list shows the tools this server offers.")
             self.policy.check(tool)
-            args: Any = validate_arguments(tool.name, tool.input_model, arguments)
+            args: Any = validate_arguments(tool.name, tool.input_model, arguments, {"settings": self.settings})
             self.policy.check_call(tool, args)
+            args = self.policy.apply_dry_run(tool, args)
             if isinstance(args, ClusterCredentials) and args.kube_token:
                 secrets = (args.kube_token,)
             ctx = CallContext(
@@ -130,11 +132,16 @@ class CallPipeline:
             timeout = self.settings.timeout_for(tool.category)
             try:
                 with anyio.fail_after(timeout):
+                    if self.policy.scoped:  # before the handler: a refused call changes nothing
+                        self.policy.check_scope(await call_scope(tool, args, ctx))
                     result = await tool.handler(args, ctx)
             except TimeoutError:
                 raise ToolTimeout(f"{tool.name} did not finish within {timeout:g} seconds.") from None
             shaped = shape(result, budget=self.settings.max_response_bytes, reveal_secrets=self.settings.reveal_secrets)
-            return Outcome(remove_known(shaped.text, secrets), shaped.structured, False, "ok")
+            text = remove_known(shaped.text, secrets)
+            if self.policy.forces_dry_run(tool):
+                text = DRY_RUN_MARKER + text
+            return Outcome(text, shaped.structured, False, "ok")
         except ToolError as exc:
             return Outcome(scrub(str(exc), secrets), None, True, _label(exc))
         except Exception as exc:  # a bug: log it with its id, show the client no internals

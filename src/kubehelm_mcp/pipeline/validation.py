@@ -21,9 +21,12 @@ def _describe(error: Any) -> str:
     return f"'{where}': {message[0].lower()}{message[1:]}"
 
 
-def validate_arguments(tool_name: str, model: type[BaseModel], arguments: dict[str, Any] | None) -> BaseModel:
+def validate_arguments(
+    tool_name: str, model: type[BaseModel], arguments: dict[str, Any] | None, context: dict[str, Any] | None = None
+) -> BaseModel:
+    """`context` reaches the field validators (kubehelm_mcp.validators reads the settings from it)."""
     try:
-        return model.model_validate(arguments or {})
+        return model.model_validate(arguments or {}, context=context)
     except ValidationError as exc:
         problems = [_describe(e) for e in exc.errors(include_url=False, include_input=False)]
         shown = "; ".join(problems[:MAX_SHOWN_PROBLEMS])

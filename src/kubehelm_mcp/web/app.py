@@ -15,12 +15,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kubehelm_mcp.errors import ToolError
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.pipeline.scrub import scrub
 from kubehelm_mcp.server import ServerParts
+from kubehelm_mcp.web.auth import METADATA_PATH, AuthMiddleware, authenticator_for, protected_resource_metadata
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 READINESS_TIMEOUT = 5.0
@@ -82,12 +83,20 @@ def create_app(server: Server[Any], parts: ServerParts) -> Starlette:
             finally:
                 await parts.close()
 
+    authenticator = authenticator_for(settings)
+
+    def protect(app: ASGIApp) -> ASGIApp:
+        """Only the MCP routes need a token; health, readiness and metrics stay open for probes."""
+        return app if authenticator is None else AuthMiddleware(app, authenticator, parts.metrics)
+
     routes: list[Route | Mount] = [
-        Route(settings.path, endpoint=StreamableHTTPASGIApp(sessions)),
-        Route(SSE_PATH, endpoint=_SseEndpoint(server, sse), methods=["GET"]),
-        Mount(SSE_MESSAGES_PATH, app=sse.handle_post_message),
+        Route(settings.path, endpoint=protect(StreamableHTTPASGIApp(sessions))),
+        Route(SSE_PATH, endpoint=protect(_SseEndpoint(server, sse)), methods=["GET"]),
+        Mount(SSE_MESSAGES_PATH, app=protect(sse.handle_post_message)),
         Route("/health", health, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+    if authenticator is not None:
+        routes.append(Route(METADATA_PATH, protected_resource_metadata(settings), methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)

@@ -22,6 +22,7 @@ from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
 from kubehelm_mcp.toolsets.helm.inputs import ChartInput, PageInput, ReleaseInput, ValuesInput
 from kubehelm_mcp.toolsets.helm.remote import existing_dir, existing_file, helm_run
+from kubehelm_mcp.validators import CliText, CliWord, LocalPath
 
 # They write new files and refuse to replace existing ones.
 WRITES_NEW_FILES = Annotations(read_only=False, open_world=False)
@@ -30,43 +31,43 @@ ShowWhat = Literal["all", "chart", "readme", "values", "crds"]
 
 
 class CreateInput(HelmInput):
-    name: str = Field(min_length=1, description="Directory of the new chart; its last part names the chart.")
-    starter: str | None = Field(None, description="Starter scaffold name or absolute path.")
+    name: LocalPath = Field(min_length=1, description="Directory of the new chart; its last part names the chart.")
+    starter: CliWord | None = Field(None, description="Starter scaffold name or absolute path.")
 
 
 class LintInput(ValuesInput):
-    paths: list[str] = Field(min_length=1, description="Chart directories or archives to lint.")
+    paths: list[LocalPath] = Field(min_length=1, description="Chart directories or archives to lint.")
     strict: bool = Field(False, description="Fail on warnings too.")
     with_subcharts: bool = Field(False, description="Lint dependent charts too.")
     quiet: bool = Field(False, description="Only warnings and errors.")
-    kube_version: str | None = Field(None, description="Kubernetes version for capability checks.")
+    kube_version: CliText | None = Field(None, description="Kubernetes version for capability checks.")
 
 
 class TemplateInput(PageInput, ValuesInput, ChartInput, ReleaseInput):
-    show_only: list[str] = Field(default_factory=list, description="Only these templates, e.g. templates/svc.yaml.")
+    show_only: list[CliText] = Field(default_factory=list, description="Only these templates, e.g. templates/svc.yaml.")
     include_crds: bool = Field(False, description="Include CRDs.")
     skip_tests: bool = Field(False, description="Leave out test hooks.")
     no_hooks: bool = Field(False, description="Leave out hooks.")
     is_upgrade: bool = Field(False, description="Render as an upgrade (.Release.IsUpgrade).")
-    kube_version: str | None = Field(None, description="Kubernetes version for Capabilities.")
-    api_versions: list[str] = Field(default_factory=list, description="Extra API versions for Capabilities.")
+    kube_version: CliText | None = Field(None, description="Kubernetes version for Capabilities.")
+    api_versions: list[CliText] = Field(default_factory=list, description="Extra API versions for Capabilities.")
 
 
 class PackageInput(HelmInput):
-    path: str = Field(min_length=1, description="Chart directory to package.")
-    destination: str | None = Field(None, description="Directory for the .tgz; default: the chart's parent.")
-    version: str | None = Field(None, description="Set the chart version.")
-    app_version: str | None = Field(None, description="Set the appVersion.")
+    path: LocalPath = Field(min_length=1, description="Chart directory to package.")
+    destination: LocalPath | None = Field(None, description="Directory for the .tgz; default: the chart's parent.")
+    version: CliText | None = Field(None, description="Set the chart version.")
+    app_version: CliText | None = Field(None, description="Set the appVersion.")
     dependency_update: bool = Field(False, description="Update dependencies first.")
     sign: bool = Field(False, description="Sign with a PGP key (writes a .prov file).")
-    key: str | None = Field(None, description="Name of the signing key.")
-    keyring: str | None = Field(None, description="Secret keyring holding the key.")
-    passphrase_file: str | None = Field(None, description="File holding the key's passphrase.")
+    key: CliText | None = Field(None, description="Name of the signing key.")
+    keyring: LocalPath | None = Field(None, description="Secret keyring holding the key.")
+    passphrase_file: LocalPath | None = Field(None, description="File holding the key's passphrase.")
 
 
 class VerifyInput(HelmInput):
-    chart_file: str = Field(min_length=1, description="Packaged chart (.tgz) with its .prov beside it.")
-    keyring: str | None = Field(None, description="Public keyring to verify against.")
+    chart_file: LocalPath = Field(min_length=1, description="Packaged chart (.tgz) with its .prov beside it.")
+    keyring: LocalPath | None = Field(None, description="Public keyring to verify against.")
 
 
 class Created(ToolResult):

@@ -12,18 +12,19 @@ from kubehelm_mcp.helm.args import ArgList
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.remote import existing_dir, helm_run
+from kubehelm_mcp.validators import LocalPath
 
 # Rewrites charts/ from Chart.yaml or Chart.lock: the same inputs give the same files.
 REBUILDS_CHARTS_DIR = Annotations(read_only=False, idempotent=True)
 
 
 class ChartPathInput(HelmInput):
-    chart_path: str = Field(min_length=1, description="Chart directory.")
+    chart_path: LocalPath = Field(min_length=1, description="Chart directory.")
 
 
 class FetchInput(ChartPathInput):
     verify: bool = Field(False, description="Verify the downloaded charts' signatures.")
-    keyring: str | None = Field(None, description="Public keyring for verify.")
+    keyring: LocalPath | None = Field(None, description="Public keyring for verify.")
     skip_refresh: bool = Field(False, description="Do not refresh repository indexes first.")
 
 

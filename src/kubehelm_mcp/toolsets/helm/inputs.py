@@ -11,10 +11,11 @@ from kubehelm_mcp.helm.args import ArgList, check_version_constraint, duration_s
 from kubehelm_mcp.helm.values import ValueSources
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.releases import RELEASE_NAME
+from kubehelm_mcp.validators import ChartRef, CliText, Duration, KeyPath, ReleaseName, ValuesFile
 
 
 class ReleaseInput(HelmInput):
-    release_name: str = RELEASE_NAME
+    release_name: ReleaseName = RELEASE_NAME
 
 
 class RevisionInput(ReleaseInput):
@@ -26,22 +27,15 @@ class PageInput(HelmInput):
 
 
 class TimeoutInput(HelmInput):
-    timeout: str | None = Field(None, description="Go duration to wait, e.g. 90s or 5m (helm's default 5m).")
-
-    @field_validator("timeout")
-    @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        if value is not None:
-            duration_seconds(value)  # raises one clear sentence
-        return value
+    timeout: Duration | None = Field(None, description="Go duration to wait, e.g. 90s or 5m (helm's default 5m).")
 
     def timeout_seconds(self) -> float:
         return duration_seconds(self.timeout or "5m")
 
 
 class ChartInput(HelmInput):
-    chart: str = Field(min_length=1, description="Chart: a directory, a .tgz, repo/name or an oci:// URL.")
-    version: str | None = Field(None, description="Chart version constraint (ignored by helm for local charts).")
+    chart: ChartRef = Field(min_length=1, description="Chart: a directory, a .tgz, repo/name or an oci:// URL.")
+    version: CliText | None = Field(None, description="Chart version constraint (ignored by helm for local charts).")
     plain_http: bool = Field(False, description="Reach an oci:// registry over plain HTTP.")
 
     def source_args(self) -> ArgList:
@@ -56,10 +50,10 @@ class ChartInput(HelmInput):
 
 class ValuesInput(HelmInput):
     values: dict[str, Any] | None = Field(None, description="Inline values, merged over values_files.")
-    values_files: list[str] = Field(default_factory=list, description="Values files, in order.")
-    set: list[str] = Field(default_factory=list, description="key=value overrides (--set).")
-    set_string: list[str] = Field(default_factory=list, description="key=value overrides kept as strings.")
-    set_file: list[str] = Field(default_factory=list, description="key=path: a value read from a file.")
+    values_files: list[ValuesFile] = Field(default_factory=list, description="Values files, in order.")
+    set: list[CliText] = Field(default_factory=list, description="key=value overrides (--set).")
+    set_string: list[CliText] = Field(default_factory=list, description="key=value overrides kept as strings.")
+    set_file: list[KeyPath] = Field(default_factory=list, description="key=path: a value read from a file.")
 
     def value_sources(self) -> ValueSources:
         return ValueSources(self.values, self.values_files, self.set, self.set_string, self.set_file)
@@ -73,7 +67,7 @@ class ChangeInput(TimeoutInput, ValuesInput, ChartInput, ReleaseInput):
     atomic: bool = Field(False, description="Undo the change on failure (v3 --atomic).")
     rollback_on_failure: bool = Field(False, description="Same as atomic (v4's name).")
     dry_run: Literal["client", "server"] | None = Field(None, description="Simulate only.")
-    description: str | None = Field(None, description="Description recorded for the revision.")
+    description: CliText | None = Field(None, description="Description recorded for the revision.")
     skip_crds: bool = Field(False, description="Do not install CRDs.")
     take_ownership: bool = Field(False, description="Adopt existing resources not managed by Helm.")
     hide_secret: bool = Field(False, description="With dry_run, hide Secrets.")

@@ -21,6 +21,7 @@ from kubehelm_mcp.toolsets.helm.inputs import ChangeInput, ReleaseInput, Timeout
 from kubehelm_mcp.toolsets.helm.progress import with_progress
 from kubehelm_mcp.toolsets.helm.releases import ReleaseStatusResult
 from kubehelm_mcp.toolsets.helm.sdk_changes import sdk_install
+from kubehelm_mcp.validators import CliText
 
 T = TypeVar("T")
 
@@ -47,11 +48,11 @@ class RollbackInput(TimeoutInput, ReleaseInput):
 class UninstallInput(TimeoutInput, ReleaseInput):
     keep_history: bool = Field(False, description="Keep the release record (status uninstalled).")
     wait: bool = Field(False, description="Wait until the resources are deleted.")
-    description: str | None = Field(None, description="Description recorded when keep_history.")
+    description: CliText | None = Field(None, description="Description recorded when keep_history.")
 
 
 class TestInput(TimeoutInput, ReleaseInput):
-    filter: list[str] = Field(default_factory=list, description="name=test or !name=test filters.")
+    filter: list[CliText] = Field(default_factory=list, description="name=test or !name=test filters.")
     logs: bool = Field(False, description="Include the test pods' logs.")
 
 

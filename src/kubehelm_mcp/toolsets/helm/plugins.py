@@ -13,19 +13,20 @@ from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Annotations, AnyTool, Category
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.remote import REMOVES_LOCAL, existing_file, helm_run
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.validators import CliText, CliWord, LocalPath, PluginSource
 
 PLUGIN_NAME = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Plugin name.")
 
 
 class PluginInstallInput(HelmInput):
-    url_or_path: str = Field(min_length=1, description="Plugin directory, archive, archive URL or VCS URL.")
-    version: str | None = Field(None, description="Version constraint (VCS sources).")
+    url_or_path: PluginSource = Field(min_length=1, description="Plugin directory, archive, archive URL or VCS URL.")
+    version: CliText | None = Field(None, description="Version constraint (VCS sources).")
     verify: bool | None = Field(None, description="v4: verify the signature (default true; false for unsigned).")
-    keyring: str | None = Field(None, description="v4: public keyring for verify.")
+    keyring: LocalPath | None = Field(None, description="v4: public keyring for verify.")
 
 
 class PluginNameInput(HelmInput):
-    name: str = PLUGIN_NAME
+    name: CliWord = PLUGIN_NAME
 
 
 class Plugin(BaseModel):

@@ -9,19 +9,20 @@ from kubehelm_mcp.errors import NotFound, ToolError
 from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.remote import TlsInput, access_denied, helm_run
+from kubehelm_mcp.validators import CliText, RegistryHost
 
 HOSTNAME = Field(min_length=1, pattern=r"^[^\s/]+$", description="Registry host[:port], without oci://.")
 
 
 class LoginInput(TlsInput):
-    hostname: str = HOSTNAME
-    username: str = Field(min_length=1, description="Username.")
+    hostname: RegistryHost = HOSTNAME
+    username: CliText = Field(min_length=1, description="Username.")
     password: str = Field(min_length=1, description="Password or identity token (sent to helm on stdin).")
     plain_http: bool = Field(False, description="Plain HTTP (insecure; v3 falls back to it by itself).")
 
 
 class LogoutInput(HelmInput):
-    hostname: str = HOSTNAME
+    hostname: RegistryHost = HOSTNAME
 
 
 class RegistryLogin(ToolResult):

@@ -17,14 +17,15 @@ from kubehelm_mcp.helm.models import (
 from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.validators import CliText, LabelSelector, ReleaseName
 
 RELEASE_NAME = Field(min_length=1, max_length=53, description="Release name.")
 
 
 class ListInput(HelmInput):
     all_namespaces: bool = Field(False, description="List releases in every namespace.")
-    filter: str | None = Field(None, description="Regular expression on release names.")
-    selector: str | None = Field(None, description="Label selector on release labels.")
+    filter: CliText | None = Field(None, description="Regular expression on release names.")
+    selector: LabelSelector | None = Field(None, description="Label selector on release labels.")
     sort_by: Literal["name", "date"] = Field("name", description="Sort by name or date.")
     sort_reverse: bool = Field(False, description="Reverse the sort order.")
     limit: int = Field(256, ge=0, le=10000, description="Maximum releases to return (0: all).")
@@ -39,7 +40,7 @@ class ListInput(HelmInput):
 
 
 class StatusInput(HelmInput):
-    release_name: str = RELEASE_NAME
+    release_name: ReleaseName = RELEASE_NAME
     revision: int | None = Field(None, ge=1, description="A specific revision.")
 
 

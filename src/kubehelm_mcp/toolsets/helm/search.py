@@ -11,18 +11,19 @@ from kubehelm_mcp.tooling import LOCAL_READ_ONLY, READ_ONLY, AnyTool, Category, 
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.remote import helm_json
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.validators import CliText, CliWord
 
 
 class SearchRepoInput(HelmInput):
-    keyword: str = Field("", description="Search keyword (empty: every chart).")
+    keyword: CliWord = Field("", description="Search keyword (empty: every chart).")
     regexp: bool = Field(False, description="Treat the keyword as a regular expression.")
     versions: bool = Field(False, description="Every version, not only the latest.")
     devel: bool = Field(False, description="Include development versions.")
-    version_constraint: str | None = Field(None, description="Semver constraint, e.g. ^1.0.0.")
+    version_constraint: CliText | None = Field(None, description="Semver constraint, e.g. ^1.0.0.")
 
 
 class SearchHubInput(HelmInput):
-    keyword: str = Field(min_length=1, description="Search keyword.")
+    keyword: CliWord = Field(min_length=1, description="Search keyword.")
     list_repo_url: bool = Field(False, description="Also return each chart's repository.")
 
 

@@ -18,32 +18,33 @@ from kubehelm_mcp.toolsets.helm.remote import (
     existing_file,
     helm_run,
 )
+from kubehelm_mcp.validators import ChartRef, CliText, LocalPath, RegistryUrl, RepoUrl
 
 PLAIN_HTTP = Field(False, description="Reach an OCI registry over plain HTTP (insecure).")
 
 
 class PullInput(TlsInput):
-    chart: str = Field(
+    chart: ChartRef = Field(
         min_length=1,
         description="Chart reference: repo/chart, a chart name with `repo`, or oci://host/path/chart.",
         validation_alias=AliasChoices("chart", "chart_ref"),
     )
-    version: str | None = Field(None, description="Version or constraint (default: latest).")
-    repo: str | None = Field(None, description="Repository URL to look the chart up in.")
-    destination: str = Field(".", description="Existing directory to write to.")
+    version: CliText | None = Field(None, description="Version or constraint (default: latest).")
+    repo: RepoUrl | None = Field(None, description="Repository URL to look the chart up in.")
+    destination: LocalPath = Field(".", description="Existing directory to write to.")
     untar: bool = Field(False, description="Unpack the chart after download.")
-    untar_dir: str | None = Field(None, description="Directory (under destination) to unpack into.")
+    untar_dir: LocalPath | None = Field(None, description="Directory (under destination) to unpack into.")
     devel: bool = Field(False, description="Allow development versions.")
     prov: bool = Field(False, description="Also fetch the provenance file.")
     verify: bool = Field(False, description="Verify the chart's provenance against the keyring.")
-    keyring: str | None = Field(None, description="Public keyring for verify.")
+    keyring: LocalPath | None = Field(None, description="Public keyring for verify.")
     plain_http: bool = PLAIN_HTTP
     pass_credentials: bool = Field(False, description="Send credentials to every domain redirected to.")
 
 
 class PushInput(TlsInput):
-    chart_ref: str = Field(min_length=1, description="Packaged chart (.tgz) to push.")
-    remote: str = Field(min_length=1, description="Registry URL, e.g. oci://host:port/charts.")
+    chart_ref: LocalPath = Field(min_length=1, description="Packaged chart (.tgz) to push.")
+    remote: RegistryUrl = Field(min_length=1, description="Registry URL, e.g. oci://host:port/charts.")
     plain_http: bool = PLAIN_HTTP
 
 

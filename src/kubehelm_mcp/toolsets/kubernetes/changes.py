@@ -20,14 +20,16 @@ from kubehelm_mcp.toolsets.kubernetes.common import (
     explain_not_found,
     resolve_kind,
 )
+from kubehelm_mcp.validators import ObjectName
 
 
 class NamedInput(KindInput):
-    name: str = Field(min_length=1, max_length=253, description="Object name.")
+    name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
 
 
 class ScaleInput(NamedInput):
     replicas: int = Field(ge=0, le=100000, description="Desired replica count.")
+    dry_run: bool = Field(False, description="Check on the server that the scale would succeed; change nothing.")
 
 
 class DeleteInput(NamedInput):
@@ -61,13 +63,14 @@ class ChangeResult(ToolResult):
 async def scale_resource(args: ScaleInput, ctx: CallContext) -> ChangeResult:
     cluster, rt = await resolve_kind(args, ctx)
     namespace = await ctx.namespace() if rt.namespaced else None
-    scale = await scale_object(cluster.api, rt, args.name, namespace, args.replicas)
+    scale = await scale_object(cluster.api, rt, args.name, namespace, args.replicas, dry_run=args.dry_run)
     status = scale.get("status") or {}
+    preview = " (dry run, nothing changed)" if args.dry_run else ""
     return ChangeResult(
         kind=rt.kind,
         name=args.name,
         namespace=namespace,
-        action=f"scaled to {args.replicas} replica(s) (currently {status.get('replicas', 0)})",
+        action=f"scaled to {args.replicas} replica(s) (currently {status.get('replicas', 0)}){preview}",
         detail={"spec": scale.get("spec"), "status": status},
     )
 

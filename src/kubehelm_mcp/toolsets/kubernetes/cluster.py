@@ -12,6 +12,7 @@ from kubehelm_mcp.kube.health import NodeHealth, Probe, cluster_health
 from kubehelm_mcp.kube.top import read_metrics, usage
 from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolInput, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.validators import ObjectName
 
 
 class ClusterHealth(ToolResult):
@@ -55,7 +56,7 @@ class CanIInput(ToolInput):
     resource: str = Field(
         min_length=1, max_length=253, description="Plural, kind or plural.group, e.g. pods, Deployment, jobs.batch."
     )
-    name: str | None = Field(None, max_length=253, description="One object's name.")
+    name: ObjectName | None = Field(None, max_length=253, description="One object's name.")
     subresource: str | None = Field(None, max_length=64, description="e.g. log, exec, scale.")
 
 

@@ -8,6 +8,7 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.kube.kubeconfig import ContextInfo, KubeconfigView, kubeconfig_paths, read_kubeconfig
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolInput, ToolResult
+from kubehelm_mcp.validators import ContextName
 
 
 class ContextEntry(BaseModel):
@@ -83,7 +84,7 @@ async def current_context(args: ToolInput, ctx: CallContext) -> CurrentContext:
 
 
 class SwitchInput(ToolInput):
-    name: str = Field(min_length=1, max_length=253, description="Context to use for the rest of this session.")
+    name: ContextName = Field(min_length=1, max_length=253, description="Context to use for the rest of this session.")
 
 
 async def switch_context(args: SwitchInput, ctx: CallContext) -> CurrentContext:

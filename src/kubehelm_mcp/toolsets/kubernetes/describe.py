@@ -15,6 +15,7 @@ from kubehelm_mcp.kube.events import object_events
 from kubehelm_mcp.kube.resources import age, get_object
 from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import KindInput, explain_not_found, render_table, resolve_kind
+from kubehelm_mcp.validators import ObjectName
 
 MAX_ANNOTATION_CHARS = 200
 MAX_EVENTS = 30
@@ -22,7 +23,7 @@ EVENT_COLUMNS = ["type", "reason", "last_seen", "from", "message"]
 
 
 class DescribeInput(KindInput):
-    name: str = Field(min_length=1, max_length=253, description="Object name.")
+    name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
 
 
 class DescribeResult(ToolResult):

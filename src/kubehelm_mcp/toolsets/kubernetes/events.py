@@ -10,12 +10,13 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.kube.events import MAX_SCANNED, EventQuery, list_events
 from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, Tool, ToolInput, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.validators import ObjectName
 
 
 class EventsInput(ToolInput):
     all_namespaces: bool = Field(False, description="Events of every namespace.")
     kind: str | None = Field(None, description="Only events about objects of this kind, e.g. Pod, deploy.")
-    name: str | None = Field(None, max_length=253, description="Only events about objects with this name.")
+    name: ObjectName | None = Field(None, max_length=253, description="Only events about objects with this name.")
     event_type: Literal["Normal", "Warning"] | None = Field(None, description="Warning shows only problems.")
     limit: int = Field(100, ge=1, le=1000, description="How many of the newest events to show.")
 

@@ -12,14 +12,17 @@ from kubehelm_mcp.kube.logs import LogQuery, grep_lines, keep_newest, read_log_l
 from kubehelm_mcp.kube.pods import pick_container, read_pod, require_running
 from kubehelm_mcp.kube.streams import exec_command
 from kubehelm_mcp.tooling import READ_ONLY, Annotations, AnyTool, Category, Tool, ToolInput, ToolResult
+from kubehelm_mcp.validators import LabelName, ObjectName
 
 # Room in the response budget for everything but the log or output itself.
 RESULT_OVERHEAD = 768
 
 
 class PodInput(ToolInput):
-    name: str = Field(min_length=1, max_length=253, description="Pod name.")
-    container: str | None = Field(None, max_length=253, description="Container; default: the pod's only/default one.")
+    name: ObjectName = Field(min_length=1, max_length=253, description="Pod name.")
+    container: LabelName | None = Field(
+        None, max_length=253, description="Container; default: the pod's only/default one."
+    )
 
 
 class LogsInput(PodInput):

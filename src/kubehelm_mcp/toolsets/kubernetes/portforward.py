@@ -18,6 +18,7 @@ from kubehelm_mcp.tooling import (
     ToolInput,
     ToolResult,
 )
+from kubehelm_mcp.validators import ObjectName
 
 STARTS = Annotations(read_only=False, destructive=False, idempotent=False, open_world=True)
 STOPS = Annotations(read_only=False, destructive=False, idempotent=False, open_world=False)
@@ -28,12 +29,12 @@ class ForwardInput(ToolInput):
 
 
 class PodForwardInput(ForwardInput):
-    name: str = Field(min_length=1, max_length=253, description="Pod name.")
+    name: ObjectName = Field(min_length=1, max_length=253, description="Pod name.")
     port: int = Field(ge=1, le=65535, description="Port in the pod.")
 
 
 class ServiceForwardInput(ForwardInput):
-    name: str = Field(min_length=1, max_length=253, description="Service name.")
+    name: ObjectName = Field(min_length=1, max_length=253, description="Service name.")
     port: int = Field(ge=1, le=65535, description="Service port.")
 
 

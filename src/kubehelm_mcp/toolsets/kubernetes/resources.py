@@ -20,6 +20,7 @@ from kubehelm_mcp.toolsets.kubernetes.common import (
     render_table,
     resolve_kind,
 )
+from kubehelm_mcp.validators import FieldSelector, LabelSelector, ObjectName
 
 FieldPaths = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=300)]] | None,
@@ -33,15 +34,15 @@ PICKED = "picked"  # the key of a summary row's picked object
 
 
 class GetInput(KindInput):
-    name: str = Field(min_length=1, max_length=253, description="Object name.")
+    name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
     output: Output = Field("yaml", description="yaml (default), json, or a one-line summary.")
     fields: FieldPaths = None
 
 
 class ListInput(KindInput):
     output: Output = Field("summary", description="summary (default, kubectl columns), yaml or json.")
-    label_selector: str | None = Field(None, description="e.g. app=web,tier!=cache")
-    field_selector: str | None = Field(None, description="e.g. status.phase=Running")
+    label_selector: LabelSelector | None = Field(None, description="e.g. app=web,tier!=cache")
+    field_selector: FieldSelector | None = Field(None, description="e.g. status.phase=Running")
     all_namespaces: bool = Field(False, description="List across all namespaces.")
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=5000, description="Page size.")
     continue_token: str | None = Field(None, description="From a previous result, to get the next page.")

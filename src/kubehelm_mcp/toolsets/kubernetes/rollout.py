@@ -12,6 +12,7 @@ from kubehelm_mcp.kube.resources import get_object
 from kubehelm_mcp.kube.rollout import Revision, require_rollouts, restart, revisions, rollout_status, undo
 from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import KindInput, explain_not_found, render_table, resolve_kind
+from kubehelm_mcp.validators import ObjectName
 
 Action = Literal["status", "restart", "undo", "history"]
 
@@ -20,7 +21,7 @@ class RolloutInput(KindInput):
     kind: str = Field(
         "Deployment", min_length=1, max_length=253, description="Deployment (default), StatefulSet or DaemonSet."
     )
-    name: str = Field(min_length=1, max_length=253, description="Object name.")
+    name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
     action: Action = Field("status", description="status (default), restart, undo or history.")
     to_revision: int | None = Field(None, ge=1, description="undo: the revision to go back to; default the previous.")
 

@@ -1,0 +1,227 @@
+"""Bearer authentication for the MCP routes of the HTTP app (stdio is never authenticated).
+
+OIDC JWTs (web/oidc.py) or one static token; /health, /readyz and /metrics stay open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from starlette.authentication import AuthCredentials
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kubehelm_mcp.metrics import Metrics
+from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.web.oidc import JwksCache, OidcValidator
+from kubehelm_mcp.web.principal import PRINCIPAL_SCOPE_KEY, AuthFailure, Principal
+
+METADATA_PATH = "/.well-known/oauth-protected-resource"
+TOKEN_CACHE_SIZE = 10_000
+
+
+class TokenValidator(Protocol):
+    async def validate(self, token: str) -> Principal: ...
+
+
+@dataclass(frozen=True)
+class StaticTokenValidator:
+    token: str
+
+    async def validate(self, token: str) -> Principal:
+        if not hmac.compare_digest(token.encode(), self.token.encode()):
+            raise AuthFailure.invalid("The bearer token is not valid.")
+        return Principal(subject="static-token", client="static-token")
+
+
+class TokenCache:
+    """Validated principals keyed by the token's SHA-256, with a sliding TTL capped at the token's exp."""
+
+    def __init__(self, ttl: float, size: int = TOKEN_CACHE_SIZE, clock: Callable[[], float] = time.time) -> None:
+        self._ttl = ttl
+        self._size = size
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    @staticmethod
+    def key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def _deadline(self, principal: Principal, now: float) -> float:
+        deadline = now + self._ttl
+        return deadline if principal.expires_at is None else min(deadline, principal.expires_at)
+
+    def get(self, token: str) -> Principal | None:
+        key, now = self.key(token), self._clock()
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        principal, deadline = entry
+        if now >= deadline:
+            del self._entries[key]
+            return None
+        self._entries[key] = (principal, self._deadline(principal, now))
+        self._entries.move_to_end(key)
+        return principal
+
+    def put(self, token: str, principal: Principal) -> None:
+        key = self.key(token)
+        self._entries[key] = (principal, self._deadline(principal, self._clock()))
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a valid token must also carry; a miss is a 403, not a 401."""
+
+    scopes: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    clients: tuple[str, ...] = ()
+
+    def check(self, principal: Principal) -> None:
+        missing_scopes = sorted(set(self.scopes) - set(principal.scopes))
+        if missing_scopes:
+            raise AuthFailure.forbidden(f"The token lacks the scope(s) {', '.join(missing_scopes)}.")
+        missing_roles = sorted(set(self.roles) - set(principal.roles))
+        if missing_roles:
+            raise AuthFailure.forbidden(f"The token lacks the role(s) {', '.join(missing_roles)}.")
+        if self.clients and principal.client not in self.clients:
+            raise AuthFailure.forbidden("The token's client is not allowed.")
+
+
+class Authenticator:
+    def __init__(self, validator: TokenValidator, policy: Policy, cache: TokenCache) -> None:
+        self._validator = validator
+        self._policy = policy
+        self._cache = cache
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise AuthFailure.missing()
+        principal = self._cache.get(token)
+        if principal is None:
+            principal = await self._validator.validate(token)
+            self._cache.put(token, principal)
+        self._policy.check(principal)
+        return principal
+
+
+def authenticator_for(settings: Settings) -> Authenticator | None:
+    """The configured authenticator: OIDC if an issuer is set, else a static token, else None."""
+    validator: TokenValidator
+    if settings.oidc_issuer:
+        jwks = JwksCache(settings.oidc_issuer, settings.oidc_jwks_url)
+        validator = OidcValidator(settings.oidc_issuer, settings.oidc_audience or "", jwks)
+    elif settings.auth_token:
+        validator = StaticTokenValidator(settings.auth_token)
+    else:
+        return None
+    policy = Policy(settings.required_scopes, settings.required_roles, settings.allowed_clients)
+    return Authenticator(validator, policy, TokenCache(settings.session_ttl))
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_config_problem(settings: Settings) -> str | None:
+    """One sentence explaining why `serve` must not start with these auth settings, or None."""
+    if settings.transport == "stdio":
+        return None
+    if settings.oidc_issuer and not settings.oidc_audience:
+        return "--oidc-issuer needs --oidc-audience: tokens are only accepted for this server's audience."
+    if settings.oidc_issuer or settings.auth_token or settings.allow_unauthenticated or is_loopback(settings.host):
+        return None
+    return (
+        f"Refusing to serve MCP without authentication on non-loopback host {settings.host}: set --oidc-issuer "
+        "or --auth-token, or pass --allow-unauthenticated."
+    )
+
+
+def metadata_url(request_base: str) -> str:
+    return request_base.rstrip("/") + METADATA_PATH
+
+
+def protected_resource_metadata(settings: Settings) -> Callable[[Request], Response]:
+    """RFC 9728 metadata: which authorization server issues tokens for this MCP URL."""
+
+    def endpoint(request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        document: dict[str, object] = {
+            "resource": base + settings.path,
+            "authorization_servers": [settings.oidc_issuer] if settings.oidc_issuer else [],
+            "bearer_methods_supported": ["header"],
+        }
+        if settings.required_scopes:
+            document["scopes_supported"] = list(settings.required_scopes)
+        return JSONResponse(document)
+
+    return endpoint
+
+
+class AuthMiddleware:
+    """Requires a bearer token on the wrapped routes and leaves the principal in the ASGI scope."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, metrics: Metrics) -> None:
+        self._app = app
+        self._authenticator = authenticator
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            principal = await self._authenticator.authenticate(request.headers.get("authorization"))
+        except AuthFailure as failure:
+            self._metrics.auth.labels(outcome=failure.outcome).inc()
+            await _refusal(failure, metadata_url(str(request.base_url)))(scope, receive, send)
+            return
+        self._metrics.auth.labels(outcome="ok").inc()
+        scope[PRINCIPAL_SCOPE_KEY] = principal
+        # The SDK binds each session to the principal that opened it when scope["user"] is set.
+        access = AccessToken(
+            token=TokenCache.key(request.headers.get("authorization", "")),  # a digest: the token stays out
+            client_id=principal.client,
+            scopes=list(principal.scopes),
+            expires_at=int(principal.expires_at) if principal.expires_at else None,
+            subject=principal.subject or None,
+            claims={"iss": principal.issuer} if principal.issuer else None,
+        )
+        scope["user"] = AuthenticatedUser(access)
+        scope["auth"] = AuthCredentials(list(principal.scopes))
+        await self._app(scope, receive, send)
+
+
+def _refusal(failure: AuthFailure, resource_metadata: str) -> Response:
+    parts = [f'resource_metadata="{resource_metadata}"']
+    if failure.error:
+        parts.append(f'error="{failure.error}"')
+        parts.append(f'error_description="{failure.description}"')
+    body = {"error": failure.error or "unauthorized", "error_description": failure.description}
+    headers = {"WWW-Authenticate": "Bearer " + ", ".join(parts)} if failure.status in (401, 403) else {}
+    return Response(json.dumps(body), status_code=failure.status, media_type="application/json", headers=headers)
