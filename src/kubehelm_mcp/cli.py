@@ -12,6 +12,7 @@ import anyio
 
 from kubehelm_mcp import __version__
 from kubehelm_mcp.api import create_server, server_parts
+from kubehelm_mcp.hardening import harden
 from kubehelm_mcp.settings import Settings, SettingsError, add_settings_arguments, load_settings
 from kubehelm_mcp.web.auth import auth_config_problem
 
@@ -65,6 +66,8 @@ async def _serve_http(server: Any, settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     _configure_logging(settings.log_level)
+    if settings.harden:
+        harden()
     server = create_server(settings)
     runner = _serve_stdio if settings.transport == "stdio" else _serve_http
     anyio.run(runner, server, settings)

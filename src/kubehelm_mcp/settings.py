@@ -46,6 +46,13 @@ class Settings:
         default=ALL_TOOLSETS, metadata=_opt("Comma-separated toolsets to serve: kubernetes, helm.")
     )
     log_level: LogLevel = field(default="info", metadata=_opt("Log level (logs go to stderr)."))
+    harden: bool = field(
+        default=True,
+        metadata=_opt(
+            "Linux process hardening for serve: no core dumps, not dumpable, and (as root) an empty "
+            "capability bounding set; --no-harden skips it."
+        ),
+    )
     read_only: bool = field(
         default=False, metadata=_opt("Serve only tools annotated read-only; refuse every other call.")
     )
