@@ -20,6 +20,7 @@ from mcp import Client
 from kubehelm_mcp import create_client
 from kubehelm_mcp.settings import Settings
 from tests.support.cli import run
+from tests.support.helm_servers import HELM_HOME_VARS
 
 SAMPLE_NAMESPACE = "khm-sample"
 
@@ -105,6 +106,18 @@ def helm_releases(helm_binaries: dict[str, Path], kubeconfig: Path, tmp_path_fac
     run(v4, "uninstall", "charlie", *ns, "--keep-history", kubeconfig=kubeconfig)
     run(v3, "install", "delta", chart, "--namespace", "default", kubeconfig=kubeconfig)
     return {"namespace": HELM_NAMESPACE, "chart": chart}
+
+
+@pytest.fixture
+def helm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """helm's config, cache, data and registry logins in tmp dirs: never the real ~/.config/helm.
+    The in-memory server's helm subprocesses inherit this environment."""
+    home = tmp_path / "helm-home"
+    for var in HELM_HOME_VARS:
+        monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.setenv("HELM_REGISTRY_CONFIG", str(home / "registry.json"))
+    monkeypatch.delenv("HELM_PLUGINS", raising=False)
+    return home
 
 
 @pytest.fixture(scope="session")

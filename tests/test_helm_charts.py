@@ -16,7 +16,6 @@ from mcp import Client
 from kubehelm_mcp import create_client
 from kubehelm_mcp.settings import Settings
 from tests.support.mcp import call_error, call_ok
-from tests.test_helm_engines import helm_home  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -26,14 +25,14 @@ SIGNER = "KubeHelm Test <signer@example.invalid>"
 
 
 @pytest.fixture
-async def small(server_settings: Settings, helm_home: Path) -> AsyncIterator[Client]:  # noqa: F811
+async def small(server_settings: Settings, helm_home: Path) -> AsyncIterator[Client]:
     """A server with a small response budget, so renders are paged."""
     async with create_client(settings=server_settings.replace(max_response_bytes=4096)) as client:
         yield client
 
 
 @pytest.fixture
-async def local(server_settings: Settings, helm_home: Path) -> AsyncIterator[Client]:  # noqa: F811
+async def local(server_settings: Settings, helm_home: Path) -> AsyncIterator[Client]:
     async with create_client(settings=server_settings) as client:
         yield client
 
@@ -181,7 +180,7 @@ async def test_dependencies_from_a_local_repository(major: str, local: Client, t
     assert "does not exist" in missing
 
 
-async def test_env_shows_the_isolated_helm_home(local: Client, helm_home: Path) -> None:  # noqa: F811
+async def test_env_shows_the_isolated_helm_home(local: Client, helm_home: Path) -> None:
     for major in MAJORS:
         env = (await call_ok(local, "helm_env", {"helm_version": major}))["env"]
         assert env["HELM_CONFIG_HOME"] == os.environ["HELM_CONFIG_HOME"]

@@ -55,14 +55,6 @@ stringData:
 
 
 @pytest.fixture
-def helm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep helm's config, cache and data out of the real home (the server's helm inherits this)."""
-    for var in ("HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / "helm-home" / var.lower()))
-    return tmp_path
-
-
-@pytest.fixture
 async def clients(server_settings: Settings, helm_home: Path, write_engine: str) -> AsyncIterator[dict[str, Client]]:
     """One client per read engine, writing with `write_engine`, on a server that permits destructive tools."""
     async with AsyncExitStack() as stack:

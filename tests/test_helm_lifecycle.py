@@ -15,7 +15,6 @@ from kubehelm_mcp import create_client
 from kubehelm_mcp.settings import Settings
 from tests.support.cli import run_json
 from tests.support.mcp import call_error, call_ok
-from tests.test_helm_engines import helm_home  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -74,7 +73,7 @@ def sleeper_chart(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-async def admin(server_settings: Settings, helm_home: Path, kube_node: Any) -> AsyncIterator[Client]:  # noqa: F811
+async def admin(server_settings: Settings, helm_home: Path, kube_node: Any) -> AsyncIterator[Client]:
     async with create_client(settings=server_settings.replace(allow_destructive=True)) as client:
         yield client
 

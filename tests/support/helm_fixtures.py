@@ -10,19 +10,7 @@ import pytest
 from mcp import Client
 
 from kubehelm_mcp import create_client
-from tests.support.helm_servers import HELM_HOME_VARS, ChartRepo, local_settings
-
-
-@pytest.fixture
-def helm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """helm's config, cache, data and registry logins in tmp dirs: never the real ~/.config/helm.
-    The in-memory server's helm subprocesses inherit this environment."""
-    home = tmp_path / "helm-home"
-    for var in HELM_HOME_VARS:
-        monkeypatch.setenv(var, str(home / var.lower()))
-    monkeypatch.setenv("HELM_REGISTRY_CONFIG", str(home / "registry.json"))
-    monkeypatch.delenv("HELM_PLUGINS", raising=False)
-    return home
+from tests.support.helm_servers import ChartRepo, local_settings
 
 
 @pytest.fixture
