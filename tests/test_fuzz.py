@@ -28,7 +28,6 @@ from kubehelm_mcp import create_client
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.toolsets import all_tools
 from tests.support.mcp import TRACEBACK_MARKERS, call_error, call_ok, text_of
-from tests.test_helm_engines import helm_home  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -234,7 +233,7 @@ def local_names_only(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fuzz_settings(
     server_settings: Settings,
-    helm_home: Path,  # noqa: F811
+    helm_home: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     local_names_only: None,
