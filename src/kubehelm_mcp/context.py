@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from kubehelm_mcp.caller import Caller
 from kubehelm_mcp.helm.models import HelmTarget
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.clients import ClientPool, KubeCluster
@@ -35,6 +36,7 @@ class CallContext:
     target: ClusterTarget
     namespace_arg: str | None
     session: SessionState
+    caller: Caller
     clients: ClientPool
     helm: HelmService
     forwards: PortForwards  # the server's port-forwards: they outlive the call that opened them

@@ -12,6 +12,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import create_model
 
 from kubehelm_mcp import __version__
+from kubehelm_mcp.caller import ANONYMOUS, Caller, Principal
 from kubehelm_mcp.context import SessionState
 from kubehelm_mcp.helm.binaries import HelmBinaries
 from kubehelm_mcp.helm.service import HelmService
@@ -25,6 +26,7 @@ from kubehelm_mcp.schemas import input_schema, output_schema
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, Tool
 from kubehelm_mcp.toolsets import all_tools
+from kubehelm_mcp.web.principal import PRINCIPAL_SCOPE_KEY
 
 INSTRUCTIONS = (
     "Kubernetes and Helm tools. Lists default to a compact summary; ask for output=yaml or json only "
@@ -76,6 +78,20 @@ def _mcp_tool(tool: AnyTool) -> types.Tool:
             idempotent_hint=a.idempotent,
             open_world_hint=a.open_world,
         ),
+    )
+
+
+def _caller(ctx: ServerRequestContext[Any, Any]) -> Caller:
+    """The principal the auth middleware left in the HTTP request's scope, and the peer address."""
+    request = ctx.request
+    scope = getattr(request, "scope", None)
+    if not isinstance(scope, dict):
+        return ANONYMOUS  # stdio and in-memory clients
+    principal = scope.get(PRINCIPAL_SCOPE_KEY)
+    client = scope.get("client")
+    return Caller(
+        principal=principal if isinstance(principal, Principal) else None,
+        remote=f"{client[0]}:{client[1]}" if client else None,
     )
 
 
@@ -132,7 +148,7 @@ def build_server(parts: ServerParts) -> Server[Any]:
             # dispatcher-agnostic: a no-op without a progress token; in-process clients get their callback
             await ctx.session.report_progress(progress, total, message)
 
-        outcome = await pipeline.call(params.name, params.arguments, sessions.for_request(ctx), report)
+        outcome = await pipeline.call(params.name, params.arguments, sessions.for_request(ctx), report, _caller(ctx))
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=outcome.text)],
             structured_content=outcome.structured,

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from kubehelm_mcp.caller import ANONYMOUS, Caller
 from kubehelm_mcp.context import CallContext, ProgressReporter, SessionState
 from kubehelm_mcp.errors import InvalidInput, NotFound, ToolError, ToolTimeout
 from kubehelm_mcp.helm.service import HelmService
@@ -87,13 +88,14 @@ class CallPipeline:
         arguments: dict[str, Any] | None,
         session: SessionState,
         report_progress: ProgressReporter | None = None,
+        caller: Caller = ANONYMOUS,
     ) -> Outcome:
         started = time.perf_counter()
         tool = self.tools.get(name)
         label = name if tool else "unknown"
         self.metrics.in_flight.inc()
         try:
-            outcome = await self._run(tool, name, arguments, session, report_progress)
+            outcome = await self._run(tool, name, arguments, session, report_progress, caller)
         finally:
             self.metrics.in_flight.dec()
         self.metrics.tool_calls.labels(label, outcome.outcome).inc()
@@ -107,6 +109,7 @@ class CallPipeline:
         arguments: dict[str, Any] | None,
         session: SessionState,
         report_progress: ProgressReporter | None,
+        caller: Caller,
     ) -> Outcome:
         secrets: tuple[str, ...] = ()
         try:
@@ -123,6 +126,7 @@ class CallPipeline:
                 target=self._target(args, session),
                 namespace_arg=args.namespace,
                 session=session,
+                caller=caller,
                 clients=self.clients,
                 helm=self.helm,
                 forwards=self.forwards,

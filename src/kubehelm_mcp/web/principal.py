@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from kubehelm_mcp.caller import Principal
+
+__all__ = ["PRINCIPAL_SCOPE_KEY", "AuthFailure", "Principal"]
 
 # The ASGI scope key under which the middleware leaves the Principal for the pipeline to read.
 PRINCIPAL_SCOPE_KEY = "kubehelm_mcp.principal"
-
-
-@dataclass(frozen=True)
-class Principal:
-    subject: str
-    client: str
-    scopes: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()
-    issuer: str | None = None
-    expires_at: float | None = None  # epoch seconds; None for a static token
 
 
 class AuthFailure(Exception):
