@@ -10,6 +10,7 @@ import base64
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,8 @@ class ControlPlane:
     binaries: Binaries
     daemons: list[Daemon] = field(default_factory=list)
     reaper: Reaper | None = None
+    apiserver_argv: list[str | Path] = field(default_factory=list)  # kept so a restart is the same server
+    apiserver_extra_args: list[str] = field(default_factory=list)  # e.g. --oidc-* for a plane that trusts an issuer
 
     @property
     def ca_file(self) -> Path:
@@ -71,7 +74,12 @@ class ControlPlane:
 
     @classmethod
     def start(
-        cls, workdir: Path | None, binaries: Binaries, context_name: str = pki.DEFAULT_CONTEXT, timeout: float = 90.0
+        cls,
+        workdir: Path | None,
+        binaries: Binaries,
+        context_name: str = pki.DEFAULT_CONTEXT,
+        timeout: float = 90.0,
+        apiserver_args: Sequence[str] = (),
     ) -> ControlPlane:
         workdir = _prepare_workdir(workdir)
         started = time.monotonic()
@@ -81,6 +89,7 @@ class ControlPlane:
         etcd_client, etcd_peer, etcd_metrics, api_port, cm_port, sched_port = free_ports(6)
         server = f"https://127.0.0.1:{api_port}"
         plane = cls(workdir, server, ca, admin, workdir / "kubeconfig", binaries, reaper=Reaper(workdir))
+        plane.apiserver_extra_args = list(apiserver_args)
         pki.write_kubeconfig(
             plane.kubeconfig, server=server, ca_file=ca.cert, client=admin, context_name=context_name, user_name="admin"
         )
@@ -126,34 +135,33 @@ class ControlPlane:
             self.ca, self.pki_dir, "apiserver", common_name="kube-apiserver", sans=pki.APISERVER_SANS, server=True
         )
         sa = pki.service_account_keys(self.pki_dir)
-        self._spawn(
-            "kube-apiserver",
-            [
-                self.binaries.kube_apiserver,
-                "--advertise-address=127.0.0.1",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={port}",
-                "--insecure-port=0",
-                f"--etcd-servers={etcd_url}",
-                "--endpoint-reconciler-type=none",
-                f"--tls-cert-file={serving.cert}",
-                f"--tls-private-key-file={serving.key}",
-                f"--client-ca-file={self.ca_file}",
-                f"--service-account-issuer={SA_ISSUER}",
-                f"--api-audiences={SA_ISSUER}",
-                f"--service-account-key-file={sa.cert}",
-                f"--service-account-signing-key-file={sa.key}",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
-                "--authorization-mode=Node,RBAC",
-                "--enable-admission-plugins=NodeRestriction",
-                # The apiserver reaches the kubelet as admin and checks its serving cert.
-                f"--kubelet-client-certificate={self.admin_cert}",
-                f"--kubelet-client-key={self.admin_key}",
-                f"--kubelet-certificate-authority={self.ca_file}",
-                "--kubelet-preferred-address-types=Hostname",
-                "--allow-privileged=true",
-            ],
-        )
+        self.apiserver_argv = [
+            self.binaries.kube_apiserver,
+            "--advertise-address=127.0.0.1",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={port}",
+            "--insecure-port=0",
+            f"--etcd-servers={etcd_url}",
+            "--endpoint-reconciler-type=none",
+            f"--tls-cert-file={serving.cert}",
+            f"--tls-private-key-file={serving.key}",
+            f"--client-ca-file={self.ca_file}",
+            f"--service-account-issuer={SA_ISSUER}",
+            f"--api-audiences={SA_ISSUER}",
+            f"--service-account-key-file={sa.cert}",
+            f"--service-account-signing-key-file={sa.key}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            # The apiserver reaches the kubelet as admin and checks its serving cert.
+            f"--kubelet-client-certificate={self.admin_cert}",
+            f"--kubelet-client-key={self.admin_key}",
+            f"--kubelet-certificate-authority={self.ca_file}",
+            "--kubelet-preferred-address-types=Hostname",
+            "--allow-privileged=true",
+            *self.apiserver_extra_args,
+        ]
+        self._spawn("kube-apiserver", self.apiserver_argv)
 
     def _component_kubeconfig(self, user: str) -> Path:
         pair = pki.issue(self.ca, self.pki_dir, user.replace(":", "-"), common_name=user)
@@ -248,6 +256,22 @@ class ControlPlane:
                 raise LookupError(f"ServiceAccount {namespace}/{name}: {error}") from None
             raise
         return found[0]
+
+    def stop_apiserver(self) -> None:
+        """Stop the kube-apiserver process only (etcd and the controllers keep running): an outage."""
+        for daemon in [d for d in self.daemons if d.name == "kube-apiserver"]:
+            stop_daemons([daemon])
+            self.daemons.remove(daemon)
+            if self.reaper is not None:
+                self.reaper.untrack(daemon.pid)
+
+    def start_apiserver(self, timeout: float = 90.0) -> None:
+        """Start the kube-apiserver again, same port and flags, and wait until it is ready."""
+        if any(d.name == "kube-apiserver" for d in self.daemons):
+            raise RuntimeError("the kube-apiserver is already running")
+        self._spawn("kube-apiserver", self.apiserver_argv)
+        api = self.client()
+        wait_for(lambda: api.ok("/readyz"), timeout=timeout, what="apiserver /readyz", watch=self.daemons)
 
     def stop(self) -> None:
         """Stop every process (reverse start order) and delete the work dir. Idempotent."""

@@ -50,6 +50,12 @@ class Reaper:
         self.state["pgids"].append(pgid)
         self._write()
 
+    def untrack(self, pgid: int) -> None:
+        """A process group stopped on purpose: its id may be reused, so never signal it again."""
+        if pgid in self.state["pgids"]:
+            self.state["pgids"].remove(pgid)
+            self._write()
+
     def track_node(self, key: str, info: dict[str, Any] | None) -> None:
         if info is None:
             self.state["nodes"].pop(key, None)

@@ -80,7 +80,7 @@ async def admin(server_settings: Settings, helm_home: Path, kube_node: Any) -> A
 
 def _release_records(kubectl: Any, name: str) -> list[str]:
     out = kubectl("get", "secrets", "-n", NAMESPACE, "-l", f"owner=helm,name={name}", "-o", "name")
-    return out.split()
+    return str(out).split()
 
 
 @pytest.mark.parametrize("major", ["v3", "v4"])
@@ -88,10 +88,10 @@ async def test_install_waits_with_progress_then_upgrade_test_and_uninstall(
     major: str, admin: Client, sleeper_chart: str, kubectl: Any
 ) -> None:
     release = {"release_name": f"sleep-{major}", "namespace": NAMESPACE, "helm_version": major}
-    progress: list[tuple[float, float | None, str | None]] = []
+    updates: list[tuple[float, float | None, str | None]] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append((done, total, message))
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        updates.append((progress, total, message))
 
     result = await admin.call_tool(
         "helm_install",
@@ -101,7 +101,7 @@ async def test_install_waits_with_progress_then_upgrade_test_and_uninstall(
     assert not result.is_error, result.content
     installed = result.structured_content or {}
     assert (installed["status"], installed["notes"]) == ("deployed", f"sleeper sleep-{major} is up")
-    assert progress and progress[0][1] == 90.0 and "sleep-" in (progress[0][2] or "")
+    assert updates and updates[0][1] == 90.0 and "sleep-" in (updates[0][2] or "")
     ready = kubectl("get", "deployment", f"sleep-{major}", "-n", NAMESPACE, "-o", "jsonpath={.status.readyReplicas}")
     assert ready == "1"
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
 
-from tests.support.helm_servers import LocalHttpServer, QuietFiles
+from tests.support.helm_servers import QuietFiles
+from tests.support.loopback import LocalHttpServer
 from tests.support.mcp import call_error, call_ok
 
 pytestmark = pytest.mark.anyio
@@ -76,7 +78,7 @@ async def test_plugin_from_archive(repo_client: Client, tmp_path: Path, major: s
             tar.add(source, arcname="hello")
     server = LocalHttpServer(QuietFiles.serving(served))
     try:
-        args = {"helm_version": major, "url_or_path": f"{server.url}/{archive.name}"}
+        args: dict[str, Any] = {"helm_version": major, "url_or_path": f"{server.url}/{archive.name}"}
         if major == "v4":  # unsigned: v4 verifies by default; a local archive path works too
             args = {**args, "url_or_path": str(archive), "verify": False}
         await call_ok(repo_client, "helm_plugin_install", args)

@@ -194,7 +194,8 @@ async def test_annotations_match_behaviour(repo_client: Client) -> None:
     writes = ["helm_repo_add", "helm_repo_update", "helm_repo_index", "helm_pull", "helm_plugin_install"]
     writes += ["helm_plugin_update", "helm_registry_login"]
     for name in read_only:
-        assert tools[name] is not None and tools[name].read_only_hint is True, name
+        reader = tools[name]
+        assert reader is not None and reader.read_only_hint is True, name
     for name in destructive + writes:
         hints = tools[name]
         assert hints is not None and hints.read_only_hint is False, name

@@ -7,6 +7,7 @@ Helm Go SDK); all must agree with each other and with what `helm list` itself pr
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
 
@@ -60,7 +61,7 @@ LIST_CASES: list[dict[str, Any]] = [
     {"limit": 1, "offset": 1},
 ]
 
-CLI_FLAGS = {
+CLI_FLAGS: dict[str, list[str] | Callable[[Any], list[str]]] = {
     "all": ["--all"],
     "uninstalled": ["--uninstalled"],
     "superseded": ["--superseded"],

@@ -56,7 +56,7 @@ def issuer() -> Iterator[Issuer]:
 
 @pytest.fixture(scope="module")
 def oidc_server(server_settings: Settings, issuer: Issuer, tmp_path_factory: Any) -> Iterator[HttpServer]:
-    server = start_http_server(server_settings, tmp_path_factory.mktemp("oidc"), **oidc_env(issuer))
+    server = start_http_server(server_settings, tmp_path_factory.mktemp("oidc"), env=oidc_env(issuer))
     yield server
     stop_http_server(server)
 
@@ -167,7 +167,7 @@ async def test_no_token_is_challenged_towards_the_metadata(oidc_server: HttpServ
 
 async def test_a_rotated_signing_key_is_fetched_once(server_settings: Settings, tmp_path: Path) -> None:
     with Issuer() as rotating:
-        server = start_http_server(server_settings, tmp_path, **oidc_env(rotating))
+        server = start_http_server(server_settings, tmp_path, env=oidc_env(rotating))
         try:
             assert await past_auth(server, rotating.token())
             first_fetch = time.monotonic()
@@ -184,7 +184,7 @@ async def test_a_rotated_signing_key_is_fetched_once(server_settings: Settings, 
 
 
 async def test_a_static_token(server_settings: Settings, tmp_path: Path) -> None:
-    server = start_http_server(server_settings, tmp_path, KUBEHELM_MCP_AUTH_TOKEN=STATIC_TOKEN)
+    server = start_http_server(server_settings, tmp_path, env={"KUBEHELM_MCP_AUTH_TOKEN": STATIC_TOKEN})
     try:
         http = create_mcp_http_client(headers=bearer(STATIC_TOKEN))
         async with Client(streamable_http_client(server.mcp_url, http_client=http)) as client:

@@ -260,7 +260,7 @@ async def test_broken_kubeconfigs_and_unreachable_cluster(
     unreachable.write_text(yaml.safe_dump(config))
     cases = {
         missing: f"Kubeconfig file {missing} does not exist.",
-        malformed: f"Kubeconfig file {malformed} is not valid YAML.",
+        malformed: f"Kubeconfig file {malformed} is not valid YAML (line 2).",
         unreachable: "Cannot reach the Kubernetes API server at https://127.0.0.1:1",
     }
     for path, expected in cases.items():

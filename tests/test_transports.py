@@ -122,7 +122,9 @@ async def test_sigterm_shuts_down_gracefully_with_a_client_connected(server_sett
 
 
 async def test_flags_win_over_environment(server_settings: Settings, tmp_path: Path) -> None:
-    server = start_http_server(server_settings, tmp_path, "--toolsets", "helm", KUBEHELM_MCP_TOOLSETS="kubernetes")
+    server = start_http_server(
+        server_settings, tmp_path, "--toolsets", "helm", env={"KUBEHELM_MCP_TOOLSETS": "kubernetes"}
+    )
     try:
         async with Client(server.mcp_url) as client:
             names = {t.name for t in (await client.list_tools()).tools}

@@ -1,8 +1,28 @@
-"""Who is calling: the authenticated principal (HTTP/SSE with auth) and where the call came from."""
+"""Who is calling: the authenticated principal (HTTP/SSE with auth), where the call came from, and
+how to put a question to the user behind the client."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Answer(StrEnum):
+    """The user's answer to a yes/no question put through the client (MCP elicitation)."""
+
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    CANCEL = "cancel"
+    UNSUPPORTED = "unsupported"  # the client cannot ask its user
+    PENDING = "pending"  # the question goes back to the client; its answer comes with the retried call
+
+
+Ask = Callable[[str], Awaitable[Answer]]
+
+
+async def cannot_ask(question: str) -> Answer:
+    return Answer.UNSUPPORTED
 
 
 @dataclass(frozen=True)
@@ -14,6 +34,10 @@ class Principal:
     issuer: str | None = None
     expires_at: float | None = None  # epoch seconds; None for a static token
     groups: tuple[str, ...] = ()
+    # The user name for the cluster (--impersonation-user-claim); None when the token lacks it.
+    username: str | None = None
+    # The bearer token itself, for --cluster-identity obo/passthrough only: never in a repr or a comparison.
+    token: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -22,6 +46,7 @@ class Caller:
 
     principal: Principal | None = None
     remote: str | None = None
+    ask: Ask = field(default=cannot_ask, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -32,3 +57,10 @@ class Caller:
 
 
 ANONYMOUS = Caller()
+
+
+def remote_address(client: object) -> str | None:
+    """'host:port' from an ASGI scope's client entry (None when the server does not know the peer)."""
+    if isinstance(client, tuple | list) and len(client) == 2:
+        return f"{client[0]}:{client[1]}"
+    return None

@@ -12,12 +12,15 @@ import anyio
 
 from kubehelm_mcp import __version__
 from kubehelm_mcp.api import create_server, server_parts
+from kubehelm_mcp.audit import audit_problem
 from kubehelm_mcp.hardening import harden
+from kubehelm_mcp.identity.config import identity_config_problem
+from kubehelm_mcp.logfilter import install_scrub_filter
 from kubehelm_mcp.settings import Settings, SettingsError, add_settings_arguments, load_settings
 from kubehelm_mcp.web.auth import auth_config_problem
+from kubehelm_mcp.web.tls import tls_problem
 
 log = logging.getLogger("kubehelm_mcp")
-GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,11 +32,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, log_format: str = "text") -> None:
     # stdout carries the MCP protocol in stdio mode, so every log line goes to stderr.
     logging.basicConfig(
         stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if log_format == "json":
+        from kubehelm_mcp.telemetry.jsonlogs import JsonFormatter
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
+        logging.captureWarnings(True)  # Python warnings become JSON lines too, not bare text
+    install_scrub_filter()  # no credential in any line, whoever logs it
 
 
 async def _serve_stdio(server: Any, settings: Settings) -> None:
@@ -47,25 +57,24 @@ async def _serve_stdio(server: Any, settings: Settings) -> None:
 
 
 async def _serve_http(server: Any, settings: Settings) -> None:
-    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
-    from kubehelm_mcp.web.app import create_app
+    from kubehelm_mcp.web.serving import http_server, serve_drained
 
-    app = create_app(server, server_parts(server))
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    uvicorn_server = http_server(
+        server,
+        server_parts(server),
+        # JSON: uvicorn's loggers keep no text handlers of their own and reach the root's JSON one
+        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
     )
-    log.info("serving MCP on http://%s:%d%s (SSE at /sse)", settings.host, settings.port, settings.path)
-    await uvicorn.Server(config).serve()  # uvicorn stops gracefully on SIGTERM and SIGINT
+    install_scrub_filter("uvicorn", "uvicorn.access")  # uvicorn's own handlers, when it has them
+    scheme = "https" if settings.tls_cert else "http"
+    log.info("serving MCP on %s://%s:%d%s (SSE at /sse)", scheme, settings.host, settings.port, settings.path)
+    await serve_drained(uvicorn_server)  # SIGTERM drains running calls (--shutdown-grace), then exits 0
 
 
 def serve(settings: Settings) -> None:
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     if settings.harden:
         harden()
     server = create_server(settings)
@@ -83,10 +92,21 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"kubehelm-mcp: {exc}", file=sys.stderr)
         return 2
-    refusal = auth_config_problem(settings)
+    refusal = (
+        auth_config_problem(settings)
+        or tls_problem(settings)
+        or identity_config_problem(settings)
+        or audit_problem(settings)
+    )
     if refusal:  # checked before anything binds a socket
         print(f"kubehelm-mcp: {refusal}", file=sys.stderr)
         return 2
+    if settings.tracing:
+        from kubehelm_mcp.telemetry.tracing import tracing_problem
+
+        if problem := tracing_problem():  # e.g. the otel extra is not installed
+            print(f"kubehelm-mcp: {problem}", file=sys.stderr)
+            return 2
     with contextlib.suppress(KeyboardInterrupt):
         serve(settings)
     return 0

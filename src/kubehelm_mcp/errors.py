@@ -31,6 +31,31 @@ class ClusterUnavailable(ToolError):
     """The cluster could not be reached or refused the credentials."""
 
 
+class ClusterUnreachable(ClusterUnavailable):
+    """The API server did not answer at all (refused, reset, timed out): worth retrying."""
+
+
+class ClusterBusy(ToolError):
+    """The API server answered 429 or a 5xx: overloaded or restarting, worth retrying."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after  # seconds, from the server's Retry-After header
+
+
+class CircuitOpen(ClusterUnavailable):
+    """Calls to this cluster fail fast: it failed repeatedly and is only probed now and then."""
+
+
+class ServerBusy(ToolError):
+    """Every call slot stayed taken for as long as this call may wait."""
+
+
+class RateLimited(ToolError):
+    """This caller sent more calls than the server's rate limit allows."""
+
+
 class Forbidden(ToolError):
     """The cluster's RBAC refused the call."""
 
@@ -50,3 +75,7 @@ class ToolTimeout(ToolError):
 
 class DependencyMissing(ToolError):
     """A program or library the tool needs is not installed."""
+
+
+class TokenExchangeFailed(ToolError):
+    """The caller's token could not be exchanged for a cluster token (--cluster-identity obo)."""

@@ -8,12 +8,15 @@ from typing import Any
 
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import create_model
 
 from kubehelm_mcp import __version__
-from kubehelm_mcp.caller import ANONYMOUS, Caller, Principal
+from kubehelm_mcp.audit import AuditLog
+from kubehelm_mcp.caller import Ask, Caller, Principal, cannot_ask
 from kubehelm_mcp.context import SessionState
+from kubehelm_mcp.elicitation import Elicitor
 from kubehelm_mcp.helm.binaries import HelmBinaries
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.api import KubeApi
@@ -24,6 +27,7 @@ from kubehelm_mcp.metrics import Metrics
 from kubehelm_mcp.pipeline import CallPipeline
 from kubehelm_mcp.schemas import input_schema, output_schema
 from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.telemetry.observer import Telemetry, telemetry_for
 from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, Tool
 from kubehelm_mcp.toolsets import all_tools
 from kubehelm_mcp.web.principal import PRINCIPAL_SCOPE_KEY
@@ -43,11 +47,14 @@ class ServerParts:
     clients: ClientPool
     metrics: Metrics
     forwards: PortForwards
+    telemetry: Telemetry
 
     async def close(self) -> None:
         """Forwards first: they hold connections from the pool."""
         await self.forwards.close()
         await self.clients.close()
+        await self.telemetry.flush()  # spans still buffered go out before the process ends
+        self.pipeline.audit.close()
 
 
 def _with_credentials(tool: AnyTool) -> AnyTool:
@@ -81,17 +88,19 @@ def _mcp_tool(tool: AnyTool) -> types.Tool:
     )
 
 
-def _caller(ctx: ServerRequestContext[Any, Any]) -> Caller:
-    """The principal the auth middleware left in the HTTP request's scope, and the peer address."""
+def _caller(ctx: ServerRequestContext[Any, Any], ask: Ask = cannot_ask) -> Caller:
+    """The principal the auth middleware left in the HTTP request's scope, the peer address, and
+    how to ask the user behind the client."""
     request = ctx.request
     scope = getattr(request, "scope", None)
     if not isinstance(scope, dict):
-        return ANONYMOUS  # stdio and in-memory clients
+        return Caller(ask=ask)  # stdio and in-memory clients
     principal = scope.get(PRINCIPAL_SCOPE_KEY)
     client = scope.get("client")
     return Caller(
         principal=principal if isinstance(principal, Principal) else None,
         remote=f"{client[0]}:{client[1]}" if client else None,
+        ask=ask,
     )
 
 
@@ -104,13 +113,21 @@ class _Sessions:
     def for_request(self, ctx: ServerRequestContext[Any, Any]) -> SessionState:
         # ServerSession is a per-request proxy; its Connection lives as long as the client's session.
         connection = getattr(ctx.session, "_connection", None)
-        if connection is None or connection.protocol_version in MODERN_PROTOCOL_VERSIONS:
-            return SessionState(persistent=False)  # a stateless protocol: a new connection per request
+        # A stateless protocol, or a --stateless handshake-era request (no back-channel): a new
+        # connection per request, so nothing set now would be there for the next one.
+        if (
+            connection is None
+            or connection.protocol_version in MODERN_PROTOCOL_VERSIONS
+            or not connection.has_standalone_channel
+        ):
+            return SessionState(persistent=False)
         return self._states.setdefault(connection, SessionState())
 
 
 def build_parts(settings: Settings) -> ServerParts:
-    clients = ClientPool()
+    metrics = Metrics()
+    telemetry = telemetry_for(settings, metrics)  # metrics and spans of every Kubernetes and Helm operation
+    clients = ClientPool(telemetry)
 
     async def api_for(target: ClusterTarget) -> KubeApi:
         return (await clients.get(target)).api
@@ -120,14 +137,18 @@ def build_parts(settings: Settings) -> ServerParts:
         api_for,
         settings.helm_read_engine,
         settings.helm_write_engine,
+        observer=telemetry,
     )
     tools = all_tools()
     if settings.per_call_credentials:
         tools = [_with_credentials(t) for t in tools]
-    metrics = Metrics()
     forwards = PortForwards()
-    pipeline = CallPipeline(settings, tools, clients, helm, metrics, forwards)
-    return ServerParts(settings=settings, pipeline=pipeline, clients=clients, metrics=metrics, forwards=forwards)
+    metrics.port_forwards.set_function(lambda: len(forwards.list()))
+    audit = AuditLog.open(settings)  # the HTTP app's auth middleware writes to it too (pipeline.audit)
+    pipeline = CallPipeline(settings, tools, clients, helm, metrics, forwards, telemetry=telemetry, audit=audit)
+    return ServerParts(
+        settings=settings, pipeline=pipeline, clients=clients, metrics=metrics, forwards=forwards, telemetry=telemetry
+    )
 
 
 def build_server(parts: ServerParts) -> Server[Any]:
@@ -143,19 +164,23 @@ def build_server(parts: ServerParts) -> Server[Any]:
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> types.CallToolResult | types.InputRequiredResult:
         async def report(progress: float, total: float | None, message: str | None) -> None:
             # dispatcher-agnostic: a no-op without a progress token; in-process clients get their callback
             await ctx.session.report_progress(progress, total, message)
 
-        outcome = await pipeline.call(params.name, params.arguments, sessions.for_request(ctx), report, _caller(ctx))
+        elicitor = Elicitor(ctx, params)
+        caller = _caller(ctx, elicitor.ask)
+        outcome = await pipeline.call(params.name, params.arguments, sessions.for_request(ctx), report, caller)
+        if elicitor.pending is not None:  # stateless protocol: the client retries with the user's answer
+            return elicitor.input_required()
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=outcome.text)],
             structured_content=outcome.structured,
             is_error=outcome.is_error,
         )
 
-    return Server(
+    server = Server(
         "kubehelm-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
@@ -163,3 +188,6 @@ def build_server(parts: ServerParts) -> Server[Any]:
         on_call_tool=call_tool,
         get_tool_input_schema=schemas.get,
     )
+    # Confirmation answers come back in requestState on the stateless protocol: sealed and bound to the call.
+    server.middleware.append(RequestStateBoundary(RequestStateSecurity.ephemeral(), default_audience=server.name))
+    return server

@@ -18,8 +18,11 @@ ENV_PREFIX = "KUBEHELM_MCP_"
 
 Transport = Literal["stdio", "http", "sse"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["text", "json"]
 HelmReadEngine = Literal["storage", "cli", "sdk"]
 HelmWriteEngine = Literal["cli", "sdk"]
+ClusterIdentity = Literal["server", "impersonate", "obo", "passthrough"]
+ConfirmFallback = Literal["deny", "allow"]
 
 ALL_TOOLSETS = ("kubernetes", "helm")
 
@@ -46,6 +49,15 @@ class Settings:
         default=ALL_TOOLSETS, metadata=_opt("Comma-separated toolsets to serve: kubernetes, helm.")
     )
     log_level: LogLevel = field(default="info", metadata=_opt("Log level (logs go to stderr)."))
+    log_format: LogFormat = field(
+        default="text", metadata=_opt("Log line format: text, or json (one JSON object per line).")
+    )
+    tracing: bool = field(
+        default=False,
+        metadata=_opt(
+            "OpenTelemetry traces (extra kubehelm-mcp[otel]), exported as the standard OTEL_* variables say."
+        ),
+    )
     harden: bool = field(
         default=True,
         metadata=_opt(
@@ -81,6 +93,18 @@ class Settings:
     denied_kinds: tuple[str, ...] = field(
         default=(),
         metadata=_opt("Comma-separated kinds refused, by Kind, plural, short name or group-qualified (e.g. secrets)."),
+    )
+    confirm: tuple[str, ...] = field(
+        default=(),
+        metadata=_opt(
+            "Comma-separated confirmation rules, a tool name or glob (helm_uninstall) or verb:kind:namespace "
+            "globs (delete:Deployment:prod-*): a matching call that changes something runs only after the user "
+            "accepts an MCP elicitation."
+        ),
+    )
+    confirm_fallback: ConfirmFallback = field(
+        default="deny",
+        metadata=_opt("What a call needing confirmation does when the client cannot elicit: deny or allow."),
     )
     per_call_credentials: bool = field(
         default=False,
@@ -131,7 +155,51 @@ class Settings:
         ),
     )
     query_timeout: float = field(default=30.0, metadata=_opt("Timeout in seconds for read tools."))
-    mutate_timeout: float = field(default=300.0, metadata=_opt("Timeout in seconds for mutating tools."))
+    mutate_timeout: float = field(
+        default=120.0,
+        metadata=_opt(
+            "Timeout in seconds for mutating tools; a call whose own input waits longer (helm timeout, "
+            "exec timeout_seconds) gets that wait plus 30 s."
+        ),
+    )
+    chart_timeout: float = field(
+        default=60.0, metadata=_opt("Timeout in seconds for chart tools (template, lint, show, package, create).")
+    )
+    repo_timeout: float = field(
+        default=60.0, metadata=_opt("Timeout in seconds for repository, registry and plugin tools.")
+    )
+    retry_attempts: int = field(
+        default=3,
+        metadata=_opt(
+            "Attempts for a read-only, idempotent call to a cluster that fails transiently (unreachable, "
+            "HTTP 429/5xx); 1 turns retries off. Mutations are never retried."
+        ),
+    )
+    breaker_failures: int = field(
+        default=5,
+        metadata=_opt("Consecutive transient failures of calls to one cluster that open its circuit breaker."),
+    )
+    breaker_reset_seconds: float = field(
+        default=30.0,
+        metadata=_opt("Seconds an open circuit breaker fails calls fast before one probe call may try the cluster."),
+    )
+    max_concurrent_calls: int = field(
+        default=32,
+        metadata=_opt("Tool calls run at once; more wait for a slot within their timeout, then get 'server busy'."),
+    )
+    rate_limit_per_second: float = field(
+        default=0.0, metadata=_opt("Calls per second each caller may make (token bucket); 0 turns the limit off.")
+    )
+    rate_limit_burst: int = field(
+        default=20, metadata=_opt("Calls a caller may make at once before --rate-limit-per-second applies.")
+    )
+    read_cache_ttl: float = field(
+        default=0.0,
+        metadata=_opt(
+            "Seconds results of read-only cluster calls are cached, per caller and target; any other call "
+            "clears the cache; 0 turns it off."
+        ),
+    )
     oidc_issuer: str | None = field(
         default=None, metadata=_opt("HTTP/SSE: OIDC issuer whose JWT bearer tokens are accepted (enables auth).")
     )
@@ -162,9 +230,117 @@ class Settings:
     session_ttl: float = field(
         default=300.0, metadata=_opt("HTTP/SSE: seconds a validated token stays cached (never past its exp).")
     )
+    cluster_identity: ClusterIdentity = field(
+        default="server",
+        metadata=_opt(
+            "HTTP/SSE with OIDC: whose identity calls reach the cluster with: 'server' (the kubeconfig's or the "
+            "pod's), 'impersonate' (the caller, through Impersonate-User/Group), 'obo' (a token exchanged for "
+            "the caller's at --obo-token-url) or 'passthrough' (the caller's own token). Stdio is always 'server'."
+        ),
+    )
+    impersonation_user_claim: str = field(
+        default="sub",
+        metadata=_opt("Token claim naming the impersonated user (like the apiserver's --oidc-username-claim)."),
+    )
+    impersonation_groups_claim: str = field(
+        default="groups", metadata=_opt("Token claim listing the impersonated groups (string or list).")
+    )
+    impersonation_prefix: str = field(
+        default="", metadata=_opt("Prefix for impersonated user names (like the apiserver's --oidc-username-prefix).")
+    )
+    impersonation_groups_prefix: str = field(
+        default="", metadata=_opt("Prefix for impersonated groups (like the apiserver's --oidc-groups-prefix).")
+    )
+    obo_token_url: str | None = field(
+        default=None, metadata=_opt("Token endpoint for --cluster-identity obo (RFC 8693 token exchange).")
+    )
+    obo_client_id: str | None = field(default=None, metadata=_opt("Client id this server exchanges tokens as."))
+    obo_client_secret: str | None = field(
+        default=None,
+        repr=False,  # a secret: never in a repr or log line
+        metadata=_opt("Client secret for the token exchange. Prefer the variable: flags show in ps."),
+    )
+    obo_audience: str | None = field(
+        default=None, metadata=_opt("Audience requested for the exchanged token (the Kubernetes API's).")
+    )
+    obo_scope: str | None = field(default=None, metadata=_opt("Scope requested for the exchanged token."))
+    audit_log: str | None = field(
+        default=None,
+        metadata=_opt(
+            "JSON-lines audit log of every auth decision and tool call: a file path (created 0600) or '-' "
+            "for stderr; empty: off."
+        ),
+    )
+    max_body_bytes: int = field(
+        default=1024 * 1024,
+        metadata=_opt("HTTP/SSE: largest request body, in bytes; a larger one gets 413 as soon as it is seen."),
+    )
+    max_header_bytes: int = field(
+        default=32 * 1024,
+        metadata=_opt("HTTP/SSE: largest request line plus headers, in bytes; a larger one gets 431 (or 400)."),
+    )
+    read_timeout: float = field(
+        default=30.0,
+        metadata=_opt(
+            "HTTP/SSE: seconds a connection has, from opening or from its previous response, to send a whole "
+            "request (headers and body) before it is closed (slowloris)."
+        ),
+    )
+    keep_alive_timeout: int = field(
+        default=5, metadata=_opt("HTTP/SSE: seconds an idle keep-alive connection stays open.")
+    )
+    max_connections: int = field(
+        default=1000,
+        metadata=_opt("HTTP/SSE: connections served at once; beyond that a request gets 503."),
+    )
+    shutdown_grace: float = field(
+        default=25.0,
+        metadata=_opt(
+            "HTTP/SSE: on SIGTERM, seconds running tool calls may take to finish (new requests get 503) "
+            "before they are cancelled."
+        ),
+    )
+    http_allowed_hosts: tuple[str, ...] = field(
+        default=(),
+        metadata=_opt(
+            "HTTP/SSE: comma-separated Host header globs accepted besides loopback names and the bind address "
+            "(DNS-rebinding protection, always on; a foreign Host gets 421)."
+        ),
+    )
+    http_allowed_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=_opt(
+            "HTTP/SSE: comma-separated Origin globs accepted besides loopback, the bind address and "
+            "--cors-origins (a foreign Origin gets 403; requests without Origin pass)."
+        ),
+    )
+    cors_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=_opt("HTTP/SSE: comma-separated browser origins allowed by CORS (exact); empty turns CORS off."),
+    )
+    tls_cert: str | None = field(
+        default=None, metadata=_opt("HTTP/SSE: PEM certificate (chain) to serve HTTPS with; needs --tls-key.")
+    )
+    tls_key: str | None = field(default=None, metadata=_opt("HTTP/SSE: PEM private key of --tls-cert."))
+    stateless: bool = field(
+        default=False,
+        metadata=_opt(
+            "HTTP: keep no server-side session for handshake-era Streamable HTTP clients, so any replica can "
+            "answer any request (the 2026-07-28 protocol is stateless anyway; SSE keeps its sessions)."
+        ),
+    )
 
     def timeout_for(self, category: str) -> float:
-        return self.query_timeout if category == "query" else self.mutate_timeout
+        """The timeout of a tool category (tooling.Category's values)."""
+        timeouts = {
+            "query": self.query_timeout,
+            "mutate": self.mutate_timeout,
+            "chart": self.chart_timeout,
+            "repo": self.repo_timeout,
+        }
+        if category not in timeouts:
+            raise ValueError(f"unknown tool category {category!r}")
+        return timeouts[category]
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -199,8 +375,11 @@ def _choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
     literal = {
         "Transport": Transport,
         "LogLevel": LogLevel,
+        "LogFormat": LogFormat,
         "HelmReadEngine": HelmReadEngine,
         "HelmWriteEngine": HelmWriteEngine,
+        "ClusterIdentity": ClusterIdentity,
+        "ConfirmFallback": ConfirmFallback,
     }.get(str(f.type))
     return get_args(literal) if literal is not None else None
 
@@ -270,6 +449,38 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"--path must start with '/', got {settings.path!r}.")
     if settings.max_response_bytes < 1024:
         raise SettingsError("--max-response-bytes must be at least 1024.")
+    _validate_resilience(settings)
+    _validate_http(settings)
+    bad_rules = [rule for rule in settings.confirm if rule.count(":") not in (0, 2) or "" in rule.split(":")]
+    if bad_rules:
+        raise SettingsError(f"--confirm rule {bad_rules[0]!r} must be a tool name or glob, or verb:kind:namespace.")
+
+
+def _validate_http(settings: Settings) -> None:
+    for name in ("max_body_bytes", "max_header_bytes"):
+        if getattr(settings, name) < 1024:
+            raise SettingsError(f"--{name.replace('_', '-')} must be at least 1024.")
+    for name in ("read_timeout", "keep_alive_timeout"):
+        if getattr(settings, name) <= 0:
+            raise SettingsError(f"--{name.replace('_', '-')} must be more than 0.")
+    if settings.max_connections < 1:
+        raise SettingsError("--max-connections must be at least 1.")
+    if settings.shutdown_grace < 0:
+        raise SettingsError("--shutdown-grace must be 0 or more.")
+
+
+def _validate_resilience(settings: Settings) -> None:
+    at_least_one = ("retry_attempts", "breaker_failures", "max_concurrent_calls", "rate_limit_burst")
+    for name in at_least_one:
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"--{name.replace('_', '-')} must be at least 1.")
+    positive = ("query_timeout", "mutate_timeout", "chart_timeout", "repo_timeout", "breaker_reset_seconds")
+    for name in positive:
+        if getattr(settings, name) <= 0:
+            raise SettingsError(f"--{name.replace('_', '-')} must be more than 0.")
+    for name in ("rate_limit_per_second", "read_cache_ttl"):
+        if getattr(settings, name) < 0:
+            raise SettingsError(f"--{name.replace('_', '-')} must be 0 (off) or more.")
 
 
 def settings_table(fields: Sequence[dataclasses.Field[Any]] | None = None) -> str:

@@ -51,6 +51,11 @@ class ToolInput(BaseModel):
     )
     namespace: NamespaceName | None = Field(None, description="Namespace; default: the context's.")
 
+    def requested_wait(self) -> float:
+        """Seconds this call's own input tells the tool to wait (helm --timeout, an exec timeout);
+        the pipeline lets such a call run at least that long, plus a margin."""
+        return 0.0
+
 
 class ClusterCredentials(BaseModel):
     """Per-call cluster overrides, added to every tool only with --per-call-credentials."""

@@ -3,6 +3,8 @@ handler runs, so a name, selector, path or URL never reaches the cluster or the 
 
 Path and URL checks read the server's settings (`allowed_paths`, `allowed_hosts`) from pydantic's
 validation context (`{"settings": Settings}`, passed by the pipeline); without it the defaults apply.
+A host name in a URL is resolved to check its addresses; when the context holds a PENDING_HOSTS list
+the name is put there instead and the pipeline resolves it off the event loop (`check_pending_host`).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import fnmatch
 import ipaddress
 import re
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
+import anyio
 from pydantic import AfterValidator, ValidationInfo
 from pydantic_core import PydanticCustomError
 
@@ -54,10 +58,27 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 80 else value[:77] + "...")
 
 
+PENDING_HOSTS = "pending_hosts"
+
+
+@dataclass(frozen=True)
+class PendingHost:
+    """A URL host name whose addresses are still to be checked, and the argument it came in."""
+
+    field: str
+    host: str
+
+
 def _settings(info: ValidationInfo | None) -> Settings:
     context = info.context if info is not None else None
     found = context.get("settings") if isinstance(context, dict) else None
     return found if isinstance(found, Settings) else Settings()
+
+
+def _pending(info: ValidationInfo) -> tuple[list[PendingHost] | None, str]:
+    context = info.context
+    found = context.get(PENDING_HOSTS) if isinstance(context, dict) else None
+    return (found if isinstance(found, list) else None), info.field_name or "arguments"
 
 
 def _plain(value: str, what: str, limit: int) -> str:
@@ -182,12 +203,18 @@ def _host_allowed(host: str, addresses: list[Address], settings: Settings) -> bo
     return False
 
 
-def _addresses(host: str) -> list[Address]:
+def _literal(host: str) -> Address | None:
     try:
-        return [ipaddress.ip_address(host)]
+        return ipaddress.ip_address(host)
     except ValueError:
-        pass
-    try:  # blocking, but bounded by the resolver's own timeout; literal IPs never get here
+        return None
+
+
+def _addresses(host: str) -> list[Address]:
+    literal = _literal(host)
+    if literal is not None:
+        return [literal]
+    try:  # blocking (bounded by the resolver's own timeout): the pipeline runs it in a worker thread
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         raise _refuse(f"the URL host {_shown(host)} cannot be resolved") from None
@@ -212,9 +239,29 @@ def _internal(address: Address) -> str | None:
     return None
 
 
-def check_url(value: str, settings: Settings, schemes: tuple[str, ...]) -> str:
+def _check_addresses(host: str, addresses: list[Address], settings: Settings) -> None:
+    if _host_allowed(host, addresses, settings):
+        return
+    for address in addresses:
+        reason = _internal(address)
+        if reason:
+            raise _refuse(
+                f"the URL host {_shown(host)} is {reason} ({address}), refused unless --allowed-hosts permits it"
+            )
+
+
+async def check_pending_host(pending: PendingHost, settings: Settings) -> None:
+    """The SSRF check of a host name validation left pending, resolved in a worker thread."""
+    addresses = await anyio.to_thread.run_sync(_addresses, pending.host)
+    _check_addresses(pending.host, addresses, settings)
+
+
+def check_url(
+    value: str, settings: Settings, schemes: tuple[str, ...], pending: list[PendingHost] | None = None, where: str = ""
+) -> str:
     """A URL with an allowed scheme whose host resolves to public addresses only, unless
-    --allowed-hosts names the host or one of its addresses (SSRF guard)."""
+    --allowed-hosts names the host or one of its addresses (SSRF guard). With `pending`, a host
+    name is added there for the caller to check instead of being resolved here."""
     _plain(value, "URL", MAX_URL)
     try:
         parts = urlsplit(value)
@@ -229,21 +276,16 @@ def check_url(value: str, settings: Settings, schemes: tuple[str, ...]) -> str:
         return value
     if not host:
         raise _refuse(f"the URL {_shown(value)} has no host")
-    addresses = _addresses(host)
-    if _host_allowed(host, addresses, settings):
+    if pending is not None and _literal(host) is None:
+        pending.append(PendingHost(where, host))
         return value
-    for address in addresses:
-        reason = _internal(address)
-        if reason:
-            raise _refuse(
-                f"the URL host {_shown(host)} is {reason} ({address}), refused unless --allowed-hosts permits it"
-            )
+    _check_addresses(host, _addresses(host), settings)
     return value
 
 
 def _url(*schemes: str) -> Any:
     def check(value: str, info: ValidationInfo) -> str:
-        return check_url(value, _settings(info), schemes)
+        return check_url(value, _settings(info), schemes, *_pending(info))
 
     return AfterValidator(check)
 
@@ -253,7 +295,11 @@ def _url_or_path(*schemes: str) -> Any:
 
     def check(value: str, info: ValidationInfo) -> str:
         settings = _settings(info)
-        return check_url(value, settings, schemes) if _SCHEME.match(value) else check_path(value, settings)
+        return (
+            check_url(value, settings, schemes, *_pending(info))
+            if _SCHEME.match(value)
+            else check_path(value, settings)
+        )
 
     return AfterValidator(check)
 
@@ -264,7 +310,7 @@ def _chart_ref(value: str, info: ValidationInfo) -> str:
     settings = _settings(info)
     _cli_word(value)
     if _SCHEME.match(value):
-        return check_url(value, settings, ("oci", "http", "https", "file"))
+        return check_url(value, settings, ("oci", "http", "https", "file"), *_pending(info))
     looks_local = value.startswith(("/", ".", "~")) or value.endswith((".tgz", ".tar.gz"))
     if looks_local or _resolve(value).exists():
         return check_path(value, settings)
@@ -308,7 +354,7 @@ def _registry_host(value: str, info: ValidationInfo) -> str:
     _cli_word(value)
     if not re.match(r"^[^\s/]+$", value):
         raise _refuse(f"{_shown(value)} is not a registry host[:port]; leave out oci:// and any path")
-    check_url(f"oci://{value}", _settings(info), ("oci",))
+    check_url(f"oci://{value}", _settings(info), ("oci",), *_pending(info))
     return value
 
 

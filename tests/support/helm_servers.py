@@ -7,13 +7,13 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import threading
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from kubehelm_mcp.settings import Settings
 from tests.support.cli import run
+from tests.support.loopback import LocalHttpServer
 
 HELM_HOME_VARS = ("HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME")
 HUB_SEARCH_PATH = "/api/chartsvc/v1/charts/search"
@@ -32,21 +32,6 @@ class QuietFiles(http.server.SimpleHTTPRequestHandler):
     def guess_type(self, path: str | Any) -> str:
         # helm v3 installs a plugin from a URL only when it is served as a gzip archive
         return "application/gzip" if str(path).endswith(".tgz") else super().guess_type(path)
-
-
-class LocalHttpServer:
-    """A threaded http.server on a free 127.0.0.1 port, stopped by `close`."""
-
-    def __init__(self, handler: Any) -> None:
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join(timeout=10)
 
 
 class ChartRepo(LocalHttpServer):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import CallToolResult, TextContent
 
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", 'File "', "Error at 0x")
@@ -19,7 +23,8 @@ async def call_ok(client: Client, name: str, arguments: dict[str, Any] | None = 
     assert not result.is_error, f"{name} failed: {text_of(result)}"
     assert result.structured_content is not None, f"{name} returned no structured content"
     assert text_of(result).strip(), f"{name} returned no text"
-    return result.structured_content
+    structured: dict[str, Any] = result.structured_content
+    return structured
 
 
 async def call_error(client: Client, name: str, arguments: dict[str, Any] | None = None) -> str:
@@ -30,3 +35,11 @@ async def call_error(client: Client, name: str, arguments: dict[str, Any] | None
     assert not any(marker in message for marker in TRACEBACK_MARKERS), message
     assert len(message) < 600, message
     return message
+
+
+@asynccontextmanager
+async def bearer_client(url: str, token: str) -> AsyncIterator[Client]:
+    """An MCP client over Streamable HTTP that sends `token` as its bearer token."""
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    async with Client(streamable_http_client(url, http_client=http)) as client:
+        yield client

@@ -7,15 +7,17 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from tests.support.loopback import LocalHttpServer
 
 AUDIENCE = "kubehelm-mcp-test"
 SCOPE = "mcp.tools"
@@ -41,22 +43,13 @@ def public_jwk(kid: str, key: PrivateKey) -> dict[str, Any]:
     return {**jwk, "kid": kid, "use": "sig"}
 
 
-class Issuer:
-    def __init__(self) -> None:
+class Issuer(LocalHttpServer):
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+        """tls: a certificate and key to serve https with (an apiserver trusts only an https issuer)."""
         self.keys: dict[str, PrivateKey] = {"rsa-1": rsa_key(), "ec-1": ec_key()}
         self.published = ["rsa-1", "ec-1"]
         self.jwks_fetches = 0
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
-
-    def __enter__(self) -> Issuer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._http.shutdown()
-        self._http.server_close()
+        super().__init__(self._handler(), tls=tls)
 
     def publish(self, kid: str, key: PrivateKey) -> None:
         self.keys[kid] = key

@@ -77,7 +77,8 @@ def check(settings: Settings | None = None, **arguments: Any) -> str | None:
     ],
 )
 def test_valid_values_are_accepted(field: str, value: str) -> None:
-    assert check(**{field: value}) is None
+    arguments: dict[str, Any] = {field: value}
+    assert check(**arguments) is None
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,8 @@ def test_valid_values_are_accepted(field: str, value: str) -> None:
     ],
 )
 def test_hostile_values_are_refused_in_one_sentence(field: str, value: str, sentence: str) -> None:
-    message = check(**{field: value})
+    arguments: dict[str, Any] = {field: value}
+    message = check(**arguments)
     assert message is not None and sentence in message, message
     assert message.startswith("Invalid arguments for probe:") and message.count("\n") == 0
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.helm.models import HelmMajor
+from kubehelm_mcp.kube.target import ClusterTarget
 
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
@@ -58,6 +59,14 @@ def require_v4(major: HelmMajor, requested: Iterable[str]) -> None:
     for option in requested:
         if option in _V4_ONLY:
             raise InvalidInput(f"{option} ({_V4_ONLY[option]}) exists only in Helm v4; call with helm_version v4.")
+
+
+def impersonation_flags(target: ClusterTarget) -> list[str]:
+    """Helm's global --kube-as-user/--kube-as-group for an impersonated caller. In --flag=value form
+    they may precede the subcommand; each group is its own flag, so a comma in a name stays in it."""
+    if not target.impersonate_user:
+        return []
+    return [f"--kube-as-user={target.impersonate_user}", *(f"--kube-as-group={g}" for g in target.impersonate_groups)]
 
 
 class ArgList(list[str]):

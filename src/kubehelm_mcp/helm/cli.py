@@ -12,8 +12,13 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from kubehelm_mcp.errors import ClusterUnavailable, Forbidden, NotFound, ToolError
+import anyio
+
+from kubehelm_mcp.errors import ClusterUnreachable, Forbidden, NotFound, ToolError
+from kubehelm_mcp.helm.args import impersonation_flags
 from kubehelm_mcp.helm.binaries import HelmBinary
+from kubehelm_mcp.helm.commands import helm_command
+from kubehelm_mcp.helm.homes import HELM_UMASK, make_private
 from kubehelm_mcp.helm.models import (
     HelmTarget,
     ReleaseListQuery,
@@ -25,6 +30,8 @@ from kubehelm_mcp.helm.models import (
     normalize_time,
     user_labels,
 )
+from kubehelm_mcp.kube.cluster_only import cluster_only_kubeconfig_file
+from kubehelm_mcp.telemetry.hooks import NULL_OBSERVER, Observer
 
 
 def _target_env(helm_target: HelmTarget) -> dict[str, str]:
@@ -35,7 +42,10 @@ def _target_env(helm_target: HelmTarget) -> dict[str, str]:
         "HELM_KUBETOKEN": target.token or "",
         "HELM_KUBETLS_SERVER_NAME": target.tls_server_name or "",
     }
-    if target.apiserver and target.token:
+    if not target.user_credentials:
+        # The caller's token is the only credential: helm gets a kubeconfig that names the cluster only.
+        env["KUBECONFIG"], env["HELM_KUBECONTEXT"] = cluster_only_kubeconfig_file(target)
+    elif target.apiserver and target.token:
         # A per-call identity replaces the server's: no kubeconfig client certificate may ride along.
         env["KUBECONFIG"] = os.devnull
     else:
@@ -46,6 +56,17 @@ def _target_env(helm_target: HelmTarget) -> dict[str, str]:
     if target.insecure_tls:
         env["HELM_KUBEINSECURE_SKIP_TLS_VERIFY"] = "true"
     return {k: v for k, v in env.items() if v}
+
+
+# What Go's net/http and client-go print when the API server does not answer.
+UNREACHABLE_MARKERS = (
+    "cluster unreachable",
+    "connection refused",
+    "no such host",
+    "connection reset by peer",
+    "i/o timeout",
+    "tls handshake timeout",
+)
 
 
 def helm_error(stderr: str, what: str) -> ToolError:
@@ -59,8 +80,8 @@ def helm_error(stderr: str, what: str) -> ToolError:
     lowered = message.lower()
     if "not found" in lowered:
         return NotFound(f"{what}: {message}.")
-    if "cluster unreachable" in lowered or "connection refused" in lowered or "no such host" in lowered:
-        return ClusterUnavailable(f"{what}: {message}.")
+    if any(marker in lowered for marker in UNREACHABLE_MARKERS):
+        return ClusterUnreachable(f"{what}: {message}.")
     if "forbidden" in lowered:
         return Forbidden(f"{what}: {message}.")
     return ToolError(f"{what}: {message}.")
@@ -76,16 +97,24 @@ class HelmOutput:
 class HelmCli:
     """Runs one helm binary against one target."""
 
-    def __init__(self, binary: HelmBinary) -> None:
+    def __init__(self, binary: HelmBinary, observer: Observer = NULL_OBSERVER) -> None:
         self.binary = binary
+        self._observer = observer
 
     async def execute(self, args: list[str], target: HelmTarget | None, stdin: str | None = None) -> HelmOutput:
+        with self._observer.helm_command(helm_command(args), "cli") as seen:
+            result = await self._execute(args, target, stdin)
+            seen.status = result.code
+        return result
+
+    async def _execute(self, args: list[str], target: HelmTarget | None, stdin: str | None) -> HelmOutput:
         """Run helm and return its exit code and output whatever the code (lint reports through both).
 
         `stdin` feeds flags like --password-stdin, so a secret never appears in the process list."""
         env = dict(os.environ)
         if target is not None:
             env.update(_target_env(target))
+            args = [*impersonation_flags(target.cluster), *args]
         proc = await asyncio.create_subprocess_exec(
             self.binary.path,
             *args,
@@ -93,13 +122,16 @@ class HelmCli:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
+            umask=HELM_UMASK,  # what helm writes (repo and registry credentials, caches) stays private
         )
         try:
             out, err = await proc.communicate(None if stdin is None else stdin.encode())
-        except asyncio.CancelledError:  # a timed-out call must not leave helm running
+        except asyncio.CancelledError:  # a timed-out or client-cancelled call must not leave helm running
             proc.kill()
-            await proc.wait()
+            with anyio.CancelScope(shield=True):  # the scope stays cancelled: reap helm regardless
+                await proc.wait()
             raise
+        await anyio.to_thread.run_sync(make_private, env)
         return HelmOutput(proc.returncode or 0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
     async def run(self, args: list[str], target: HelmTarget | None, what: str, stdin: str | None = None) -> str:

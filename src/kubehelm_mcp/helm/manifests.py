@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from kubehelm_mcp.errors import ToolError
+from kubehelm_mcp.kube.manifests import BoundedLoader, YamlBomb
 
 _SEPARATOR = re.compile(r"^---\s*$", re.M)
 _SOURCE = re.compile(r"^# Source: (.+)$", re.M)
@@ -19,12 +20,13 @@ def split_manifest(text: str) -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = []
     for chunk in _SEPARATOR.split(text):
         source = _SOURCE.search(chunk)
-        try:
-            parsed = list(yaml.safe_load_all(chunk))
-        except yaml.YAMLError:
-            raise ToolError(
-                f"helm rendered a document that is not valid YAML ({source.group(1) if source else 'unknown source'})."
-            ) from None
+        where = source.group(1) if source else "unknown source"
+        try:  # a chart's templates can render anchors and aliases too
+            parsed = list(yaml.load_all(chunk, Loader=BoundedLoader))
+        except YamlBomb as exc:
+            raise ToolError(f"helm rendered a document that is refused because {exc} ({where}).") from None
+        except (yaml.YAMLError, RecursionError):
+            raise ToolError(f"helm rendered a document that is not valid YAML ({where}).") from None
         for obj in parsed:
             if obj is not None:
                 docs.append({"source": source.group(1).strip() if source else None, "object": obj})

@@ -17,6 +17,7 @@ import anyio.to_thread
 
 from kubehelm_mcp.errors import ClusterUnavailable, DependencyMissing, Forbidden, InvalidInput, NotFound, ToolError
 from kubehelm_mcp.helm.cli import metadata_from_get_json, release_status_from_record
+from kubehelm_mcp.helm.commands import helm_command
 from kubehelm_mcp.helm.manifests import hooks_text
 from kubehelm_mcp.helm.models import (
     HelmTarget,
@@ -28,6 +29,8 @@ from kubehelm_mcp.helm.models import (
     normalize_time,
 )
 from kubehelm_mcp.helm.storage import DEFAULT_STATUSES, STATUS_FLAG_MATCHES, StorageReleaseReader, _sorted
+from kubehelm_mcp.kube.cluster_only import cluster_only_kubeconfig_file
+from kubehelm_mcp.telemetry.hooks import NULL_OBSERVER, Observer
 
 if TYPE_CHECKING:
     from helm_python import Config
@@ -71,10 +74,16 @@ def config_options(target: HelmTarget) -> dict[str, Any]:
         "kube_tls_server_name": cluster.tls_server_name,
         "kube_insecure_skip_tls_verify": cluster.insecure_tls,
     }
-    if cluster.apiserver and cluster.token:
+    if not cluster.user_credentials:
+        # The caller's token is the only credential: the SDK gets a kubeconfig that names the cluster only.
+        path, context = cluster_only_kubeconfig_file(cluster)
+        options.update(kubeconfig_path=path, kube_context=context)
+    elif cluster.apiserver and cluster.token:
         # A per-call identity replaces the server's: no kubeconfig client certificate may ride along.
         options.update(kubeconfig_path=os.devnull, kube_context=None)
-    return {k: v for k, v in options.items() if v not in (None, "", False)}  # unset: the SDK's default
+    if cluster.impersonate_user:
+        options.update(kube_as_user=cluster.impersonate_user, kube_as_groups=list(cluster.impersonate_groups))
+    return {k: v for k, v in options.items() if v not in (None, "", False, [])}  # unset: the SDK's default
 
 
 def sdk_error(code: int | None, detail: str, what: str, not_found: str) -> ToolError:
@@ -102,6 +111,7 @@ async def run_sdk(
     not_found: str,
     work: Callable[[Config], T],
     cancel: Callable[[], None] | None = None,
+    observer: Observer = NULL_OBSERVER,
 ) -> T:
     """Run `work` with a Config for `target` in a worker thread, mapping the SDK's errors to ours.
 
@@ -114,7 +124,10 @@ async def run_sdk(
             return work(config)
 
     try:
-        return await anyio.to_thread.run_sync(call, abandon_on_cancel=cancel is not None)
+        with observer.helm_command(helm_command(what.split()[1:]), "sdk") as seen:  # what: "helm get values x"
+            result = await anyio.to_thread.run_sync(call, abandon_on_cancel=cancel is not None)
+            seen.status = 0
+        return result
     except sdk.HelmError as exc:
         raise sdk_error(exc.code, exc.detail, what, not_found) from None
     except anyio.get_cancelled_exc_class():
@@ -164,8 +177,9 @@ class SdkReleaseReader:
     only each release's latest revision, so those two queries fall back to the storage engine,
     which reads the same release records."""
 
-    def __init__(self, fallback: StorageReleaseReader) -> None:
+    def __init__(self, fallback: StorageReleaseReader, observer: Observer = NULL_OBSERVER) -> None:
         self._fallback = fallback
+        self._observer = observer
 
     async def list_releases(self, target: HelmTarget, query: ReleaseListQuery) -> list[ReleaseSummary]:
         superseded_only = query.statuses == ("superseded",) and not query.all_statuses
@@ -178,6 +192,7 @@ class SdkReleaseReader:
             lambda config: config.list(
                 all_states=True, all_namespaces=target.all_namespaces, name_filter=query.filter or None
             ),
+            observer=self._observer,
         )
         # Status, order and paging are applied here: the SDK pages before we could filter by status.
         releases = [summary_from_row(row) for row in rows]
@@ -188,13 +203,12 @@ class SdkReleaseReader:
         end = query.offset + query.limit if query.limit > 0 else None
         return releases[query.offset : end]
 
-    @staticmethod
     async def _read(
-        target: HelmTarget, command: str, release_name: str, revision: int | None, work: Callable[[Config], T]
+        self, target: HelmTarget, command: str, release_name: str, revision: int | None, work: Callable[[Config], T]
     ) -> T:
         """One release read; `command` names it in errors as helm would (e.g. 'get values')."""
         not_found = not_found_message(release_name, revision, target)
-        return await run_sdk(target, f"helm {command} {release_name}", not_found, work)
+        return await run_sdk(target, f"helm {command} {release_name}", not_found, work, observer=self._observer)
 
     async def _record(self, target: HelmTarget, release_name: str, revision: int | None) -> dict[str, Any]:
         doc = await self._read(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kubehelm_mcp.helm.cli import release_status_from_record
 from kubehelm_mcp.helm.models import HelmTarget, ReleaseStatus
 from kubehelm_mcp.helm.sdk import load_sdk, not_found_message, record_from_get_all, run_sdk
+from kubehelm_mcp.telemetry.hooks import NULL_OBSERVER, Observer
 
 if TYPE_CHECKING:
     from helm_python import Config
@@ -65,6 +66,9 @@ def _install_client_side(sdk: ModuleType, config: Config, context: Any, name: st
 
 
 class SdkReleaseWriter:
+    def __init__(self, observer: Observer = NULL_OBSERVER) -> None:
+        self._observer = observer
+
     async def install(self, target: HelmTarget, release_name: str, request: SdkInstall) -> ReleaseStatus:
         sdk = await load_sdk()
         context = sdk.HelmContext()  # lets a timed-out call stop the SDK, not only stop waiting for it
@@ -87,6 +91,7 @@ class SdkReleaseWriter:
             not_found_message(release_name, None, target),
             install,
             cancel,
+            observer=self._observer,
         )
         return release_status_from_record(record_from_get_all(doc))
 
@@ -117,6 +122,7 @@ class SdkReleaseWriter:
             not_found_message(release_name, None, target),
             uninstall,
             lambda: None,  # the SDK's uninstall takes no context: its thread ends at Helm's own timeout
+            observer=self._observer,
         )
         info = str(result.get("info") or "").strip()
         return "\n".join(filter(None, [info, f'release "{release_name}" uninstalled']))

@@ -9,24 +9,31 @@ from kubehelm_mcp.helm.models import HelmMajor
 from kubehelm_mcp.helm.sdk import SdkReleaseReader, load_sdk
 from kubehelm_mcp.helm.sdk_writes import SdkReleaseWriter
 from kubehelm_mcp.helm.storage import ApiForTarget, StorageReleaseReader
+from kubehelm_mcp.telemetry.hooks import NULL_OBSERVER, Observer
 
 
 class HelmService:
     def __init__(
-        self, binaries: HelmBinaries, api_for: ApiForTarget, read_engine: str = "storage", write_engine: str = "cli"
+        self,
+        binaries: HelmBinaries,
+        api_for: ApiForTarget,
+        read_engine: str = "storage",
+        write_engine: str = "cli",
+        observer: Observer = NULL_OBSERVER,
     ) -> None:
         self.binaries = binaries
+        self._observer = observer  # each helm subprocess and SDK call reports to it
         self.read_engine = read_engine
         self.write_engine = write_engine
         self._storage = StorageReleaseReader(api_for)
-        self._sdk = SdkReleaseReader(self._storage)
-        self._sdk_writer = SdkReleaseWriter()
+        self._sdk = SdkReleaseReader(self._storage, observer)
+        self._sdk_writer = SdkReleaseWriter(observer)
 
     async def binary(self, major: HelmMajor) -> HelmBinary:
         return await self.binaries.get(major)
 
     async def cli(self, major: HelmMajor) -> HelmCli:
-        return HelmCli(await self.binaries.get(major))
+        return HelmCli(await self.binaries.get(major), self._observer)
 
     async def reader(self, major: HelmMajor, engine: str | None = None) -> ReleaseReader:
         """Both Helm majors share the release.v1 storage format, so the storage engine serves either;

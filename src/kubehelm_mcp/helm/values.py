@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from kubehelm_mcp.errors import InvalidInput
-from kubehelm_mcp.kube.manifests import BoundedLoader, YamlBomb
+from kubehelm_mcp.kube.manifests import load_bounded
 
 REDACTED = "[REDACTED]"
 # password, passwd, token, secret, credential(s) anywhere; "key" as a word or a suffix (tls_key, apiKey)
@@ -41,17 +41,10 @@ def _check_values_file(path: str) -> None:
     if not file.is_file():
         raise InvalidInput(f"values file '{path}' does not exist.")
     try:
-        content = yaml.load(file.read_text(), Loader=BoundedLoader)  # noqa: S506  (a SafeLoader)
-    except YamlBomb as exc:
-        raise InvalidInput(f"values file '{path}' is refused because {exc}.") from None
-    except RecursionError:
-        raise InvalidInput(f"values file '{path}' is nested too deeply to be read.") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InvalidInput(f"values file '{path}' is not valid YAML{where}.") from None
+        text = file.read_text()
     except (OSError, UnicodeDecodeError):
         raise InvalidInput(f"values file '{path}' cannot be read as text.") from None
+    content = load_bounded(text, f"values file '{path}'")
     if content is not None and not isinstance(content, dict):
         raise InvalidInput(f"values file '{path}' must hold a YAML mapping, not a {type(content).__name__}.")
 

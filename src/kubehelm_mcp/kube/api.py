@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from kubernetes_asyncio.client.exceptions import ApiException
 
 from kubehelm_mcp.errors import (
+    ClusterBusy,
     ClusterUnavailable,
+    ClusterUnreachable,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -22,8 +24,12 @@ from kubehelm_mcp.errors import (
     ToolError,
     UnsupportedMediaType,
 )
+from kubehelm_mcp.kube.verbs import request_verb
+from kubehelm_mcp.telemetry.hooks import NULL_OBSERVER, Observation, Observer
 
 JSON_TYPES = {200: "object", 201: "object", 202: "object"}
+# Overloaded or restarting: the same request may well succeed a moment later.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
 
 
@@ -39,6 +45,15 @@ def _status_message(exc: ApiException) -> str:
         if isinstance(status, dict) and status.get("message"):
             return str(status["message"])
     return str(exc.reason or f"HTTP {exc.status}")
+
+
+def _retry_after(exc: ApiException) -> float | None:
+    """Retry-After in seconds (the apiserver sends it with 429), else None."""
+    value = (getattr(exc, "headers", None) or {}).get("Retry-After")
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None
 
 
 def api_error(exc: ApiException, what: str) -> ToolError:
@@ -60,7 +75,11 @@ def api_error(exc: ApiException, what: str) -> ToolError:
     if exc.status in (400, 422):
         return InvalidInput(f"The cluster refused the request: {message}.")
     if exc.status == 0:
-        return ClusterUnavailable(f"The cluster could not be reached: {message}.")
+        return ClusterUnreachable(f"The cluster could not be reached: {message}.")
+    if exc.status in TRANSIENT_STATUSES:
+        return ClusterBusy(
+            f"The cluster answered HTTP {exc.status}: {message}.", status=exc.status, retry_after=_retry_after(exc)
+        )
     return ToolError(f"The cluster answered HTTP {exc.status}: {message}.")
 
 
@@ -74,7 +93,7 @@ def _reason(exc: Exception) -> str:
 class KubeApi:
     """JSON requests against one cluster, as one identity."""
 
-    def __init__(self, api_client: ApiClient, server: str) -> None:
+    def __init__(self, api_client: ApiClient, server: str, observer: Observer = NULL_OBSERVER) -> None:
         # Imported with the first connection: kubernetes_asyncio.client loads every API model
         # (~0.3 s), which a server answering tools/list should not wait for.
         from kubernetes_asyncio.client.exceptions import ApiException
@@ -82,6 +101,7 @@ class KubeApi:
         self._client = api_client
         self._api_exception: type[ApiException] = ApiException
         self.server = server
+        self._observer = observer
 
     async def request(
         self,
@@ -114,7 +134,7 @@ class KubeApi:
         header_params = {"Accept": "application/json", **(headers or {})}
         if body is not None:
             header_params.setdefault("Content-Type", "application/json")
-        async with self._mapped_errors(what or path):
+        async with self._observed(request_verb(method, path, query), path, what or path) as seen:
             data, status, _ = await self._client.call_api(
                 path,
                 method,
@@ -126,13 +146,14 @@ class KubeApi:
                 _return_http_data_only=False,
                 _request_timeout=timeout,
             )
+            seen.status = int(status)
         return data, int(status)
 
     async def request_raw(
         self, path: str, *, query: Sequence[tuple[str, Any]] = (), what: str | None = None, timeout: float | None = None
     ) -> tuple[int, str]:
         """GET a non-JSON body (logs, /readyz): the status and text, whatever the status."""
-        async with self._mapped_errors(what or path):
+        async with self._observed("get", path, what or path) as seen:
             response = await self._client.call_api(
                 path,
                 "GET",
@@ -142,6 +163,7 @@ class KubeApi:
                 _preload_content=False,
                 _request_timeout=timeout,
             )
+            seen.status = response.status
             async with response:
                 return response.status, (await response.read()).decode("utf-8", "replace")
 
@@ -169,18 +191,31 @@ class KubeApi:
         if query:
             url += "?" + urlencode(list(query))
         rest = self._client.rest_client
-        async with self._mapped_errors(path):
+        async with self._observed("connect", path, path) as seen:  # the handshake, not the stream's life
             try:
                 ws = await rest.pool_manager.ws_connect(
                     url, headers=headers, protocols=(protocol,), server_hostname=rest.server_hostname
                 )
+                seen.status = 101
             except aiohttp.WSServerHandshakeError as exc:
+                seen.status = exc.status
                 refused = self._api_exception(status=exc.status, reason="the API server refused to open the stream")
                 raise api_error(refused, path) from None
         try:
             yield ws
         finally:
             await ws.close()
+
+    @asynccontextmanager
+    async def _observed(self, verb: str, path: str, what: str) -> AsyncIterator[Observation]:
+        """One request, reported to the observer (metrics, a span) with its errors mapped."""
+        with self._observer.kube_request(verb, path.split("?", 1)[0]) as seen:
+            async with self._mapped_errors(what):
+                try:
+                    yield seen
+                except self._api_exception as exc:
+                    seen.status = exc.status
+                    raise
 
     @asynccontextmanager
     async def _mapped_errors(self, what: str) -> AsyncIterator[None]:
@@ -197,10 +232,12 @@ class KubeApi:
                 hint="Check the cluster's certificate authority in the kubeconfig.",
             ) from None
         except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, ConnectionError) as exc:
-            raise ClusterUnavailable(
+            raise ClusterUnreachable(
                 f"Cannot reach the Kubernetes API server at {self.server}: {_reason(exc)}.",
                 hint="Check that the cluster is running and the kubeconfig points at it.",
             ) from None
+        except TimeoutError:  # one request's own timeout (aiohttp's); the call's deadline cancels instead
+            raise ClusterUnreachable(f"The API server at {self.server} did not answer in time.") from None
         except aiohttp.ClientError as exc:
             raise ClusterUnavailable(
                 f"The request to the API server at {self.server} failed ({exc.__class__.__name__})."

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kubehelm_mcp.errors import InvalidInput, NotFound
+from kubehelm_mcp.kube.manifests import load_bounded
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 
@@ -53,7 +52,8 @@ def kubeconfig_paths(explicit: str | None) -> tuple[str, ...]:
     return tuple(str(Path(p).expanduser()) for p in raw.split(os.pathsep) if p)
 
 
-def _read_one(path: str) -> dict[str, Any]:
+def load_kubeconfig_file(path: str) -> dict[str, Any]:
+    """One kubeconfig file as a mapping, parsed by the bounded loader (a billion-laughs file is refused)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -63,10 +63,7 @@ def _read_one(path: str) -> dict[str, Any]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"Kubeconfig file {path} cannot be read: {exc.__class__.__name__}.") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise InvalidInput(f"Kubeconfig file {path} is not valid YAML.") from None
+    data = load_bounded(text, f"Kubeconfig file {path}")
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -94,7 +91,7 @@ def read_kubeconfig(paths: tuple[str, ...]) -> KubeconfigView:
     clusters: dict[str, dict[str, Any]] = {}
     current: str | None = None
     for path in paths:
-        data = _read_one(path)
+        data = load_kubeconfig_file(path)
         for name, body in _named(data.get("contexts"), path, "contexts").items():
             contexts.setdefault(name, body)
         for name, body in _named(data.get("clusters"), path, "clusters").items():

@@ -83,6 +83,21 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else str(problem)
 
 
+def load_bounded(text: str, what: str) -> Any:
+    """One YAML document the server did not write (kubeconfig, Chart.yaml, index.yaml, values)
+    through BoundedLoader; `what` starts the one-sentence refusal ("Kubeconfig file /x")."""
+    try:
+        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506  (a SafeLoader)
+    except YamlBomb as exc:
+        raise InvalidInput(f"{what} is refused because {exc}.") from None
+    except RecursionError:
+        raise InvalidInput(f"{what} is nested too deeply to be read.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise InvalidInput(f"{what} is not valid YAML{where}.") from None
+
+
 def load_yaml(text: str, what: str) -> list[Any]:
     """Every document of a YAML (or JSON) text; empty documents are dropped."""
     try:

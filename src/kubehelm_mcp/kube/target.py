@@ -17,6 +17,13 @@ class ClusterTarget:
     token: str | None = field(default=None, repr=False)
     tls_server_name: str | None = None
     insecure_tls: bool = False
+    # The caller's identity (--cluster-identity): impersonated on top of the server's credentials ...
+    impersonate_user: str | None = None
+    impersonate_groups: tuple[str, ...] = ()
+    # ... or, when False, `token` is the only credential: the kubeconfig (or the pod) gives the cluster's
+    # address and CA but never its user's certificate, token or exec plugin.
+    user_credentials: bool = True
+    expires_at: float | None = field(default=None, compare=False)  # when `token` expires (epoch seconds)
 
     @property
     def pool_key(self) -> tuple[object, ...]:
@@ -29,7 +36,17 @@ class ClusterTarget:
             token_digest,
             self.tls_server_name,
             self.insecure_tls,
+            self.impersonate_user,
+            self.impersonate_groups,
+            self.user_credentials,
         )
+
+    def impersonation_headers(self) -> list[tuple[str, str]]:
+        """Impersonate-User, then one Impersonate-Group per group (the apiserver reads repeated headers)."""
+        if not self.impersonate_user:
+            return []
+        groups = [("Impersonate-Group", group) for group in self.impersonate_groups]
+        return [("Impersonate-User", self.impersonate_user), *groups]
 
     @property
     def uses_kubeconfig(self) -> bool:

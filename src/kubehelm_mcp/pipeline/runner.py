@@ -10,20 +10,26 @@ from typing import Any
 
 import anyio
 
+from kubehelm_mcp.audit import AuditLog
 from kubehelm_mcp.caller import ANONYMOUS, Caller
 from kubehelm_mcp.context import CallContext, ProgressReporter, SessionState
-from kubehelm_mcp.errors import InvalidInput, NotFound, ToolError, ToolTimeout
+from kubehelm_mcp.errors import CircuitOpen, InvalidInput, NotFound, RateLimited, ServerBusy, ToolError, ToolTimeout
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.clients import ClientPool
 from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.metrics import Metrics
+from kubehelm_mcp.pipeline.confirm import confirm_call
+from kubehelm_mcp.pipeline.identity import CallerIdentity, identity_secrets
+from kubehelm_mcp.pipeline.inflight import InFlight
 from kubehelm_mcp.pipeline.policy import DRY_RUN_MARKER, Policy
 from kubehelm_mcp.pipeline.scope import call_scope
 from kubehelm_mcp.pipeline.scrub import remove_known, scrub
 from kubehelm_mcp.pipeline.shaping import shape
-from kubehelm_mcp.pipeline.validation import validate_arguments
+from kubehelm_mcp.pipeline.validation import validate_input
+from kubehelm_mcp.resilience import Resilience, call_timeout
 from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.telemetry.observer import Telemetry
 from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, ToolInput
 
 log = logging.getLogger("kubehelm_mcp.calls")
@@ -39,7 +45,18 @@ class Outcome:
     outcome: str  # metrics label: ok, invalid, denied, not_found, timeout, error, internal
 
 
-_OUTCOME_LABELS: dict[type[ToolError], str] = {InvalidInput: "invalid", NotFound: "not_found", ToolTimeout: "timeout"}
+# What a call answers when the server's shutdown grace ran out before it finished.
+SHUT_DOWN = Outcome("The server shut down before this call finished; run it again.", None, True, "shutdown")
+
+
+_OUTCOME_LABELS: dict[type[ToolError], str] = {
+    InvalidInput: "invalid",
+    NotFound: "not_found",
+    ToolTimeout: "timeout",
+    CircuitOpen: "circuit_open",
+    ServerBusy: "busy",
+    RateLimited: "rate_limited",
+}
 
 
 def _label(exc: ToolError) -> str:
@@ -57,14 +74,21 @@ class CallPipeline:
         helm: HelmService,
         metrics: Metrics,
         forwards: PortForwards,
+        telemetry: Telemetry | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.settings = settings
+        self.identity = CallerIdentity(settings)
+        self.audit = audit or AuditLog(settings)  # a log that writes nothing unless given one
         self.policy = Policy(settings)
         self.tools = {tool.name: tool for tool in tools}
         self.clients = clients
         self.forwards = forwards
         self.helm = helm
         self.metrics = metrics
+        self.telemetry = telemetry or Telemetry(metrics)
+        self.resilience = Resilience(settings, metrics)
+        self.calls = InFlight()  # the calls running now: a graceful shutdown waits for them
 
     def listed_tools(self) -> list[AnyTool]:
         return [tool for tool in self.tools.values() if self.policy.listed(tool)]
@@ -95,11 +119,17 @@ class CallPipeline:
         label = name if tool else "unknown"
         self.metrics.in_flight.inc()
         try:
-            outcome = await self._run(tool, name, arguments, session, report_progress, caller)
+            with self.telemetry.tool_call(label, arguments) as traced:  # the span Kubernetes and Helm spans nest in
+                running = self._run(tool, name, arguments, session, report_progress, caller)
+                outcome = await self.calls.run(running, otherwise=SHUT_DOWN)
+                traced.outcome = outcome.outcome
         finally:
             self.metrics.in_flight.dec()
         self.metrics.tool_calls.labels(label, outcome.outcome).inc()
-        self.metrics.tool_duration.labels(label).observe(time.perf_counter() - started)
+        duration = time.perf_counter() - started
+        self.metrics.tool_duration.labels(label).observe(duration)
+        mode = self.identity.mode_for(caller)
+        self.audit.call(caller, name, arguments, session.context, outcome.outcome, duration, mode)
         return outcome
 
     async def _run(
@@ -116,14 +146,16 @@ class CallPipeline:
             if tool is None:
                 raise NotFound(f"Unknown tool '{name}'.", hint="tools/list shows the tools this server offers.")
             self.policy.check(tool)
-            args: Any = validate_arguments(tool.name, tool.input_model, arguments, {"settings": self.settings})
+            args: Any = await validate_input(tool.name, tool.input_model, arguments, self.settings)
             self.policy.check_call(tool, args)
             args = self.policy.apply_dry_run(tool, args)
             if isinstance(args, ClusterCredentials) and args.kube_token:
                 secrets = (args.kube_token,)
+            target = await self.identity.resolve(self._target(args, session), caller, args)
+            secrets = (*secrets, *identity_secrets(caller, target))
             ctx = CallContext(
                 settings=self.settings,
-                target=self._target(args, session),
+                target=target,
                 namespace_arg=args.namespace,
                 session=session,
                 caller=caller,
@@ -133,12 +165,13 @@ class CallPipeline:
             )
             if report_progress is not None:
                 ctx.report_progress = report_progress
-            timeout = self.settings.timeout_for(tool.category)
+            timeout = call_timeout(self.settings, tool, args)
             try:
                 with anyio.fail_after(timeout):
                     if self.policy.scoped:  # before the handler: a refused call changes nothing
                         self.policy.check_scope(await call_scope(tool, args, ctx))
-                    result = await tool.handler(args, ctx)
+                    await confirm_call(tool, args, ctx)  # --confirm rules: the user's yes, asked through the client
+                    result = await self.resilience.run(tool, args, ctx)
             except TimeoutError:
                 raise ToolTimeout(f"{tool.name} did not finish within {timeout:g} seconds.") from None
             shaped = shape(result, budget=self.settings.max_response_bytes, reveal_secrets=self.settings.reveal_secrets)
@@ -150,7 +183,14 @@ class CallPipeline:
             return Outcome(scrub(str(exc), secrets), None, True, _label(exc))
         except Exception as exc:  # a bug: log it with its id, show the client no internals
             error_id = uuid.uuid4().hex[:12]
-            log.error("internal error %s in %s: %s", error_id, name, scrub(repr(exc), secrets), exc_info=True)
+            log.error(
+                "internal error %s in %s: %s",
+                error_id,
+                name,
+                scrub(repr(exc), secrets),
+                exc_info=True,
+                extra={"error_id": error_id},  # a field of its own in JSON logs
+            )
             return Outcome(
                 f"Internal error while running {name} (error id {error_id}); the server log has the details.",
                 None,

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from kubehelm_mcp.errors import InvalidInput
+from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.validators import PENDING_HOSTS, PendingHost, check_pending_host
 
 MAX_SHOWN_PROBLEMS = 3
 
@@ -32,3 +35,18 @@ def validate_arguments(
         shown = "; ".join(problems[:MAX_SHOWN_PROBLEMS])
         more = f" (and {len(problems) - MAX_SHOWN_PROBLEMS} more)" if len(problems) > MAX_SHOWN_PROBLEMS else ""
         raise InvalidInput(f"Invalid arguments for {tool_name}: {shown}{more}.") from None
+
+
+async def validate_input(
+    tool_name: str, model: type[BaseModel], arguments: dict[str, Any] | None, settings: Settings
+) -> BaseModel:
+    """validate_arguments, with the URL hosts it leaves pending resolved in a worker thread: a slow
+    resolver must not stall every other call on the event loop."""
+    pending: list[PendingHost] = []
+    validated = validate_arguments(tool_name, model, arguments, {"settings": settings, PENDING_HOSTS: pending})
+    for item in pending:
+        try:
+            await check_pending_host(item, settings)
+        except PydanticCustomError as exc:
+            raise InvalidInput(f"Invalid arguments for {tool_name}: '{item.field}': {exc.message()}.") from None
+    return validated

@@ -10,8 +10,8 @@ import anyio
 from mcp.server import Server
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -19,44 +19,43 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kubehelm_mcp.errors import ToolError
 from kubehelm_mcp.kube.target import ClusterTarget
+from kubehelm_mcp.metrics import Metrics
 from kubehelm_mcp.pipeline.scrub import scrub
 from kubehelm_mcp.server import ServerParts
+from kubehelm_mcp.telemetry.sessions import HttpSessionCounter, open_session
 from kubehelm_mcp.web.auth import METADATA_PATH, AuthMiddleware, authenticator_for, protected_resource_metadata
+from kubehelm_mcp.web.drain import Drain
+from kubehelm_mcp.web.limits import RequestSizeLimits
+from kubehelm_mcp.web.origins import OriginGuard, OriginPolicy, cors_middleware
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 READINESS_TIMEOUT = 5.0
 SSE_PATH = "/sse"
 SSE_MESSAGES_PATH = "/messages/"
 
 
-def _transport_security(host: str) -> TransportSecuritySettings | None:
-    """DNS-rebinding protection whenever the server listens on loopback only."""
-    if host not in LOOPBACK:
-        return None
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
-        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
-    )
-
-
 class _SseEndpoint:
     """GET /sse opens a legacy SSE session and serves the MCP server over it."""
 
-    def __init__(self, server: Server[Any], transport: SseServerTransport) -> None:
+    def __init__(self, server: Server[Any], transport: SseServerTransport, metrics: Metrics) -> None:
         self._server = server
         self._transport = transport
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with self._transport.connect_sse(scope, receive, send) as (read, write):
-            await self._server.run(read, write, self._server.create_initialization_options())
+            with open_session(self._metrics, "sse"):
+                await self._server.run(read, write, self._server.create_initialization_options())
 
 
-def create_app(server: Server[Any], parts: ServerParts) -> Starlette:
+def create_app(server: Server[Any], parts: ServerParts, drain: Drain | None = None) -> Starlette:
+    """drain: the shutdown state the serving uvicorn sets (a fresh, never-draining one without)."""
     settings = parts.settings
-    security = _transport_security(settings.host)
-    sessions = StreamableHTTPSessionManager(app=server, security_settings=security)
-    sse = SseServerTransport(SSE_MESSAGES_PATH, security_settings=security)
+    # Host/Origin checks are OriginGuard's (globs, JSON refusals), so the SDK's own stay off.
+    sessions = StreamableHTTPSessionManager(
+        app=server, stateless=settings.stateless, max_request_body_size=settings.max_body_bytes
+    )
+    sse = SseServerTransport(SSE_MESSAGES_PATH, max_request_body_size=settings.max_body_bytes)
+    server.middleware.append(HttpSessionCounter(parts.metrics))  # Streamable HTTP sessions for /metrics
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -84,14 +83,18 @@ def create_app(server: Server[Any], parts: ServerParts) -> Starlette:
                 await parts.close()
 
     authenticator = authenticator_for(settings)
+    origins = OriginPolicy.from_settings(settings)
 
     def protect(app: ASGIApp) -> ASGIApp:
-        """Only the MCP routes need a token; health, readiness and metrics stay open for probes."""
-        return app if authenticator is None else AuthMiddleware(app, authenticator, parts.metrics)
+        """Only the MCP routes check Host/Origin and need a token; health, readiness and metrics stay
+        open for probes (which send the pod IP as Host)."""
+        audit = parts.pipeline.audit
+        authenticated = app if authenticator is None else AuthMiddleware(app, authenticator, parts.metrics, audit)
+        return OriginGuard(authenticated, origins)
 
     routes: list[Route | Mount] = [
         Route(settings.path, endpoint=protect(StreamableHTTPASGIApp(sessions))),
-        Route(SSE_PATH, endpoint=protect(_SseEndpoint(server, sse)), methods=["GET"]),
+        Route(SSE_PATH, endpoint=protect(_SseEndpoint(server, sse, parts.metrics)), methods=["GET"]),
         Mount(SSE_MESSAGES_PATH, app=protect(sse.handle_post_message)),
         Route("/health", health, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -99,4 +102,11 @@ def create_app(server: Server[Any], parts: ServerParts) -> Starlette:
     ]
     if authenticator is not None:
         routes.append(Route(METADATA_PATH, protected_resource_metadata(settings), methods=["GET"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Outermost first: CORS headers go on every answer, refusals included; a draining server
+    # refuses before reading any body.
+    middleware = [m for m in (cors_middleware(settings),) if m is not None]
+    middleware += [
+        Middleware((drain or Drain()).guard),
+        Middleware(RequestSizeLimits, max_head_bytes=settings.max_header_bytes, max_body_bytes=settings.max_body_bytes),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kubehelm_mcp.audit import AuditLog
+from kubehelm_mcp.caller import remote_address
 from kubehelm_mcp.metrics import Metrics
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.web.oidc import JwksCache, OidcValidator
@@ -129,7 +131,14 @@ def authenticator_for(settings: Settings) -> Authenticator | None:
     validator: TokenValidator
     if settings.oidc_issuer:
         jwks = JwksCache(settings.oidc_issuer, settings.oidc_jwks_url)
-        validator = OidcValidator(settings.oidc_issuer, settings.oidc_audience or "", jwks)
+        validator = OidcValidator(
+            settings.oidc_issuer,
+            settings.oidc_audience or "",
+            jwks,
+            user_claim=settings.impersonation_user_claim,
+            groups_claim=settings.impersonation_groups_claim,
+            keep_token=settings.cluster_identity in ("obo", "passthrough"),
+        )
     elif settings.auth_token:
         validator = StaticTokenValidator(settings.auth_token)
     else:
@@ -185,10 +194,13 @@ def protected_resource_metadata(settings: Settings) -> Callable[[Request], Respo
 class AuthMiddleware:
     """Requires a bearer token on the wrapped routes and leaves the principal in the ASGI scope."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, metrics: Metrics, audit: AuditLog | None = None
+    ) -> None:
         self._app = app
         self._authenticator = authenticator
         self._metrics = metrics
+        self._audit = audit or AuditLog(Settings())  # one line per decision when the server has an audit log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -199,9 +211,11 @@ class AuthMiddleware:
             principal = await self._authenticator.authenticate(request.headers.get("authorization"))
         except AuthFailure as failure:
             self._metrics.auth.labels(outcome=failure.outcome).inc()
+            self._audit.auth(None, failure.outcome, remote_address(scope.get("client")), failure.description)
             await _refusal(failure, metadata_url(str(request.base_url)))(scope, receive, send)
             return
         self._metrics.auth.labels(outcome="ok").inc()
+        self._audit.auth(principal, "ok", remote_address(scope.get("client")))
         scope[PRINCIPAL_SCOPE_KEY] = principal
         # The SDK binds each session to the principal that opened it when scope["user"] is set.
         access = AccessToken(

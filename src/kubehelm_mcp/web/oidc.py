@@ -90,11 +90,33 @@ def _claim_list(claims: dict[str, Any], *names: str) -> tuple[str, ...]:
     return ()
 
 
+def _user_name(claims: dict[str, Any], claim: str) -> str | None:
+    """The cluster user name, from the claim the deployment chose. Like the apiserver, an email is only
+    taken when email_verified is not false."""
+    value = claims.get(claim)
+    if claim == "email" and claims.get("email_verified") is False:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _groups(claims: dict[str, Any], claim: str) -> tuple[str, ...]:
+    """A string is one group (names may hold spaces), a list is several."""
+    value = claims.get(claim)
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list):
+        return tuple(str(item) for item in value if isinstance(item, str) and item)
+    return ()
+
+
 @dataclass(frozen=True)
 class OidcValidator:
     issuer: str
     audience: str
     jwks: JwksCache
+    user_claim: str = "sub"
+    groups_claim: str = "groups"
+    keep_token: bool = False  # only --cluster-identity obo/passthrough need the token after validation
 
     async def validate(self, token: str) -> Principal:
         try:
@@ -134,4 +156,7 @@ class OidcValidator:
             roles=_claim_list(claims, "roles"),
             issuer=self.issuer,
             expires_at=float(claims["exp"]),
+            groups=_groups(claims, self.groups_claim),
+            username=_user_name(claims, self.user_claim),
+            token=token if self.keep_token else None,  # never in a repr either
         )

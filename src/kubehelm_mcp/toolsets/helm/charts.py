@@ -8,7 +8,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
@@ -17,6 +16,7 @@ from kubehelm_mcp.helm.args import ArgList
 from kubehelm_mcp.helm.cli import helm_error
 from kubehelm_mcp.helm.manifests import split_manifest
 from kubehelm_mcp.helm.values import values_args
+from kubehelm_mcp.kube.manifests import load_bounded
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
@@ -173,7 +173,8 @@ async def helm_template(args: TemplateInput, ctx: CallContext) -> Documents:
 
 
 def _archive_name(chart_dir: Path, version: str | None) -> str:
-    meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text()) or {}
+    meta = load_bounded((chart_dir / "Chart.yaml").read_text(), f"File {chart_dir / 'Chart.yaml'}")
+    meta = meta if isinstance(meta, dict) else {}
     return f"{meta.get('name', chart_dir.name)}-{version or meta.get('version', '')}.tgz"
 
 
@@ -226,7 +227,8 @@ def _show_text(what: ShowWhat) -> Any:
 
 
 async def helm_show_chart(args: ShowInput, ctx: CallContext) -> ChartMetadata:
-    return ChartMetadata(metadata=yaml.safe_load(await _show(args, ctx, "chart")) or {})
+    metadata = load_bounded(await _show(args, ctx, "chart"), f"The Chart.yaml of {args.chart}")
+    return ChartMetadata(metadata=metadata if isinstance(metadata, dict) else {})
 
 
 async def helm_show_crds(args: CrdsInput, ctx: CallContext) -> Documents:

@@ -32,6 +32,10 @@ class TimeoutInput(HelmInput):
     def timeout_seconds(self) -> float:
         return duration_seconds(self.timeout or "5m")
 
+    def requested_wait(self) -> float:
+        # helm bounds hooks and --wait by this even when no timeout is given
+        return self.timeout_seconds()
+
 
 class ChartInput(HelmInput):
     chart: ChartRef = Field(min_length=1, description="Chart: a directory, a .tgz, repo/name or an oci:// URL.")
@@ -73,3 +77,7 @@ class ChangeInput(TimeoutInput, ValuesInput, ChartInput, ReleaseInput):
     hide_secret: bool = Field(False, description="With dry_run, hide Secrets.")
     server_side_apply: bool | None = Field(None, description="v4: server-side apply on or off.")
     force_conflicts: bool = Field(False, description="v4: force server-side apply conflicts.")
+
+    def requested_wait(self) -> float:
+        # a failed atomic change is rolled back, and that rollback waits up to the same timeout again
+        return super().requested_wait() * (2 if self.atomic or self.rollback_on_failure else 1)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-import yaml
 from pydantic import BaseModel, Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import Conflict, InvalidInput, NotFound, ToolError
+from kubehelm_mcp.kube.manifests import load_bounded
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.remote import (
@@ -164,7 +164,8 @@ async def helm_repo_index(args: RepoIndexInput, ctx: CallContext) -> RepoIndex:
         argv += ["--merge", str(existing_file(args.merge, "Index file"))]
     await helm_run(args, ctx, argv)
     index_file = directory / "index.yaml"
-    entries = (yaml.safe_load(index_file.read_text()) or {}).get("entries") or {}
+    index = load_bounded(index_file.read_text(), f"File {index_file}")
+    entries = (index.get("entries") if isinstance(index, dict) else None) or {}
     charts = [
         IndexedChart(name=name, versions=[str(v.get("version", "")) for v in versions or []])
         for name, versions in sorted(entries.items())

@@ -86,6 +86,9 @@ class ExecInput(PodInput):
     )
     timeout_seconds: int = Field(30, ge=1, le=300, description="Stop waiting after this many seconds.")
 
+    def requested_wait(self) -> float:
+        return float(self.timeout_seconds)
+
 
 class ExecResult(ToolResult):
     pod: str

@@ -1,0 +1,1 @@
+"""The caller's identity on the cluster (--cluster-identity): impersonated names and exchanged tokens."""

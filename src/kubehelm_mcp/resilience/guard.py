@@ -1,0 +1,153 @@
+"""The resilience step of the call pipeline: rate limit, read cache, bulkhead, circuit breaker
+and retries, around one tool handler."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import anyio
+
+from kubehelm_mcp.caller import Caller
+from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.errors import CircuitOpen, ServerBusy, ToolError
+from kubehelm_mcp.kube.clients import KubeCluster
+from kubehelm_mcp.metrics import Metrics
+from kubehelm_mcp.resilience.breaker import BreakerOpen, Breakers, CircuitBreaker, Clock
+from kubehelm_mcp.resilience.cache import ReadCache, cache_key
+from kubehelm_mcp.resilience.limits import Bulkhead, RateLimiter
+from kubehelm_mcp.resilience.retry import is_transient, retry_call
+from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.tooling import AnyTool, Category, ToolInput, ToolResult
+
+log = logging.getLogger("kubehelm_mcp.resilience")
+
+# Queries and mutations of open-world tools reach the cluster; chart and repo tools reach
+# chart repositories and registries, and local tools nothing: no cluster breaker for those.
+CLUSTER_CATEGORIES = frozenset({Category.QUERY, Category.MUTATE})
+BUSY_MARGIN = 0.05  # seconds: a call that found no slot says "busy" just before its own timeout
+
+
+def touches_cluster(tool: AnyTool) -> bool:
+    return tool.annotations.open_world and tool.category in CLUSTER_CATEGORIES
+
+
+def retryable(tool: AnyTool) -> bool:
+    """Idempotent reads of a cluster: the failures retry knows as transient are the API server's."""
+    return tool.annotations.read_only and tool.annotations.idempotent and touches_cluster(tool)
+
+
+def cacheable(tool: AnyTool) -> bool:
+    """The same reads: local ones (a chart directory, the kubeconfig) can change behind our back."""
+    return retryable(tool)
+
+
+def rate_key(caller: Caller) -> str:
+    """Caller.key, but an unauthenticated remote by its host alone: its port changes with every
+    connection, which would give each connection a fresh bucket."""
+    if caller.principal is None and caller.remote:
+        return caller.remote.rsplit(":", 1)[0]
+    return caller.key
+
+
+class Resilience:
+    def __init__(self, settings: Settings, metrics: Metrics, clock: Clock = time.monotonic) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.breakers = Breakers(settings.breaker_failures, settings.breaker_reset_seconds, clock)
+        self.rate = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst, clock)
+        self.bulkhead = Bulkhead(settings.max_concurrent_calls)
+        self.cache: ReadCache[ToolResult] = ReadCache(settings.read_cache_ttl, clock=clock)
+        metrics.breaker_states.source = self.breakers.states
+
+    async def run(self, tool: AnyTool, args: ToolInput, ctx: CallContext) -> ToolResult:
+        """The handler's result, through every limit; to be called inside the call's deadline."""
+        try:
+            self.rate.check(rate_key(ctx.caller))
+        except ToolError:
+            self.metrics.refused.labels("rate_limit").inc()
+            raise
+        if not tool.read_only:
+            self.cache.clear()
+        try:
+            return await self._cached(tool, args, ctx)
+        finally:
+            if not tool.read_only:  # again: reads that overlapped the change must not keep what they saw
+                self.cache.clear()
+
+    async def _cached(self, tool: AnyTool, args: ToolInput, ctx: CallContext) -> ToolResult:
+        key = None
+        if self.cache.enabled and cacheable(tool):
+            key = cache_key(tool.name, args.model_dump(mode="json"), ctx.target.pool_key, ctx.caller.key)
+            hit = self.cache.get(key)
+            self.metrics.read_cache.labels("hit" if hit is not None else "miss").inc()
+            if hit is not None:
+                return hit.model_copy(deep=True)  # shaping may trim what it is given
+        generation = self.cache.generation
+        try:
+            async with self.bulkhead.slot(anyio.current_effective_deadline() - BUSY_MARGIN):
+                result: ToolResult = await self._guarded(tool, args, ctx)
+        except ServerBusy:
+            self.metrics.refused.labels("bulkhead").inc()
+            raise
+        if key is not None:
+            self.cache.put(key, result.model_copy(deep=True), generation)
+        return result
+
+    async def _guarded(self, tool: AnyTool, args: ToolInput, ctx: CallContext) -> Any:
+        call: Callable[[], Awaitable[Any]] = partial(tool.handler, args, ctx)
+        if retryable(tool) and self.settings.retry_attempts > 1:
+            call = partial(
+                retry_call,
+                call,
+                attempts=self.settings.retry_attempts,
+                budget=anyio.current_effective_deadline() - anyio.current_time(),
+                on_retry=partial(self._retrying, tool.name),
+            )
+        if not touches_cluster(tool):
+            return await call()
+        cluster = await ctx.cluster()
+        breaker = self.breakers.get(cluster.api.server)
+        try:
+            permit = breaker.admit()
+        except BreakerOpen as refused:
+            self.metrics.refused.labels("circuit_open").inc()
+            raise _circuit_open(cluster, breaker, refused) from None
+        deadline = anyio.current_effective_deadline()  # read now: in a cancelled scope it reads -inf
+        try:
+            result = await call()
+        except ToolError as exc:
+            if is_transient(exc):
+                breaker.failed(permit, exc.message)
+            else:  # the server answered: it is up, whatever it said
+                breaker.succeeded(permit)
+            raise
+        except BaseException:
+            if anyio.current_time() >= deadline:  # the call's timeout, not the client, cancelled it
+                breaker.failed(permit, "the call timed out")
+            else:
+                breaker.abandoned(permit)
+            raise
+        breaker.succeeded(permit)
+        return result
+
+    def _retrying(self, tool: str, error: BaseException) -> None:
+        self.metrics.retries.labels(tool).inc()
+        log.info("retrying %s after a transient failure: %s", tool, getattr(error, "message", error))
+
+
+def _circuit_open(cluster: KubeCluster, breaker: CircuitBreaker, refused: BreakerOpen) -> CircuitOpen:
+    server = f"for context '{cluster.context}'" if cluster.context else f"at {cluster.api.server}"
+    if refused.probing:
+        when = "one probe call is checking it now"
+    else:
+        until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + refused.retry_in))
+        when = f"calls fail fast until {until}"
+    last = f"Last error: {breaker.last_error[:200]}" if breaker.last_error else None
+    return CircuitOpen(
+        f"The Kubernetes API server {server} is unreachable; {when}; it is retried every {breaker.reset_seconds:g}s.",
+        hint=last,
+    )
