@@ -49,6 +49,33 @@ def kubectl(test_binaries: Any, kubeconfig: Path) -> Any:
     return kubectl_run
 
 
+WEB_NAMESPACE = "khm-web"
+WEB_PAGE = "hello-from-web"
+WEB_POD = f"""apiVersion: v1
+kind: Namespace
+metadata: {{name: {WEB_NAMESPACE}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: web, namespace: {WEB_NAMESPACE}}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: httpd
+    image: kubehelm.test/busybox:1
+    imagePullPolicy: Never
+    command: [sh, -c, 'mkdir -p /www && echo {WEB_PAGE} > /www/index.html && exec httpd -f -p 8080 -h /www']
+"""
+
+
+@pytest.fixture(scope="session")
+def web_pod(kube_node: Any, kubectl: Any) -> str:
+    """A running pod `web` serving WEB_PAGE on port 8080 (for port-forwards); its namespace."""
+    kubectl("apply", "-f", "-", stdin=WEB_POD)
+    kubectl("wait", "--for=condition=Ready", "pod/web", "-n", WEB_NAMESPACE, "--timeout=120s")
+    return WEB_NAMESPACE
+
+
 @pytest.fixture(scope="session")
 def sample_objects(kubectl: Any) -> str:
     """A namespace with labelled ConfigMaps, a Deployment and a Secret whose value must never leak."""

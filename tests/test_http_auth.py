@@ -24,7 +24,7 @@ from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.web.oidc import JWKS_MIN_REFRESH_INTERVAL
 from tests.conftest import HttpServer, free_port, server_env, start_http_server, stop_http_server
 from tests.support.http import get
-from tests.support.mcp import call_ok
+from tests.support.mcp import call_error, call_ok
 from tests.support.oidc import AUDIENCE, CLIENT, ROLE, SCOPE, Issuer, forged, public_pem, rsa_key
 
 pytestmark = pytest.mark.anyio
@@ -210,3 +210,26 @@ def test_a_non_loopback_bind_without_auth_is_refused(server_settings: Settings) 
     assert done.returncode == 2, done.stderr
     assert "--allow-unauthenticated" in done.stderr and "Uvicorn running" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def as_user(server: HttpServer, token: str) -> Client:
+    return Client(streamable_http_client(server.mcp_url, http_client=create_mcp_http_client(headers=bearer(token))))
+
+
+async def test_a_port_forward_belongs_to_the_principal_that_opened_it(
+    oidc_server: HttpServer, issuer: Issuer, web_pod: str
+) -> None:
+    alice, bob = issuer.token(sub="alice"), issuer.token(sub="bob")
+    async with as_user(oidc_server, alice) as client:
+        opened = await call_ok(client, "k8s_port_forward_pod", {"name": "web", "namespace": web_pod, "port": 8080})
+        forward_id = opened["forward"]["id"]
+    try:
+        async with as_user(oidc_server, bob) as client:
+            assert (await call_ok(client, "k8s_list_port_forwards"))["items"] == []
+            refused = await call_error(client, "k8s_stop_port_forward", {"id": forward_id})
+            assert f"No port-forward has id '{forward_id}' (none are open)" in refused
+        async with as_user(oidc_server, alice) as client:  # a new connection: ownership is the principal's
+            assert [f["id"] for f in (await call_ok(client, "k8s_list_port_forwards"))["items"]] == [forward_id]
+    finally:
+        async with as_user(oidc_server, alice) as client:
+            await call_ok(client, "k8s_stop_port_forward", {"id": forward_id})

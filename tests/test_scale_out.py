@@ -7,12 +7,15 @@ The 2026-07-28 protocol keeps no session, so any replica answers; a handshake-er
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import anyio
+import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.client import ClientRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -25,6 +28,7 @@ pytestmark = pytest.mark.anyio
 
 ROUNDS = 6  # each round makes len(CALLS) calls
 TASKS = 4  # concurrent clients' worth of calls in the concurrent round
+CONFIRM_NS = "khm-scale-confirm"
 
 
 def calls(namespace: str) -> list[tuple[str, dict[str, Any]]]:
@@ -127,3 +131,49 @@ async def test_handshake_client_needs_stateless_replicas(
         assert any(isinstance(e, MCPError) and "Session not found" in str(e) for e in leaves(refused.value))
     finally:
         stop_all(replicas)
+
+
+class Accepting:
+    """A user who says yes to every confirmation question, and counts them."""
+
+    def __init__(self) -> None:
+        self.questions = 0
+
+    async def __call__(self, context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        self.questions += 1
+        return types.ElicitResult.model_validate({"action": "accept"})
+
+
+@pytest.mark.parametrize("shared_key", [True, False], ids=["shared-key", "key-per-process"])
+async def test_confirmations_cross_replicas_only_with_a_shared_state_key(
+    server_settings: Settings, tmp_path_factory: Any, kubectl: Any, shared_key: bool
+) -> None:
+    """On the stateless protocol the user's answer comes back in a retry that the proxy sends to
+    the other replica: it unseals the question's state only with the key the first one sealed it with."""
+    names = [f"doomed-{i}" for i in range(4)]
+    docs = [f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {CONFIRM_NS}}}\n"]
+    docs += [f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {n}, namespace: {CONFIRM_NS}}}\n" for n in names]
+    kubectl("apply", "-f", "-", stdin="---\n".join(docs))
+    env = {"KUBEHELM_MCP_REQUEST_STATE_KEYS": secrets.token_hex(32)} if shared_key else {}
+    flags = ("--allow-destructive", "--confirm", "k8s_delete_resource")
+    replicas = [start_http_server(server_settings, tmp_path_factory.mktemp(f"c{i}"), *flags, env=env) for i in range(2)]
+    user, refused = Accepting(), 0
+    try:
+        with proxy_for(replicas) as proxy:
+            async with Client(proxy.url + "/mcp", elicitation_callback=user) as client:
+                assert client.protocol_version in MODERN_PROTOCOL_VERSIONS
+                for name in names:
+                    arguments = {"kind": "ConfigMap", "name": name, "namespace": CONFIRM_NS}
+                    try:
+                        result = await client.call_tool("k8s_delete_resource", arguments)
+                        refused += bool(result.is_error)
+                    except MCPError:
+                        refused += 1
+    finally:
+        stop_all(replicas)
+    left = set(kubectl("get", "configmaps", "-n", CONFIRM_NS, "-o", "name").split()) - {"configmap/kube-root-ca.crt"}
+    assert all(proxy.tool_calls[backend] > 0 for backend in proxy.backends)
+    if shared_key:
+        assert (user.questions, refused, left) == (len(names), 0, set())
+    else:  # every retry that reached the other replica was refused, and nothing it asked about was deleted
+        assert refused > 0 and len(left) == refused, (refused, left)

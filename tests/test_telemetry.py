@@ -23,7 +23,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from kubehelm_mcp import create_client, create_server
 from kubehelm_mcp.api import server_parts
 from kubehelm_mcp.settings import Settings
-from tests.conftest import HELM_NAMESPACE, HttpServer, free_port, server_env, start_http_server, stop_http_server
+from tests.conftest import (
+    HELM_NAMESPACE,
+    WEB_PAGE,
+    HttpServer,
+    free_port,
+    server_env,
+    start_http_server,
+    stop_http_server,
+)
 from tests.support.http import get
 from tests.support.mcp import call_error, call_ok
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
@@ -33,23 +41,6 @@ pytestmark = pytest.mark.anyio
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 SECRET_VALUE = "hunter2-sample-secret"  # tests/conftest.py sample_objects
-FORWARD_NS = "khm-telemetry"
-PAGE = "hello-from-telemetry"
-FORWARD_POD = f"""apiVersion: v1
-kind: Namespace
-metadata: {{name: {FORWARD_NS}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {{name: web, namespace: {FORWARD_NS}}}
-spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - name: httpd
-    image: kubehelm.test/busybox:1
-    imagePullPolicy: Never
-    command: [sh, -c, 'mkdir -p /www && echo {PAGE} > /www/index.html && exec httpd -f -p 8080 -h /www']
-"""
 TRACED_ACCOUNT = """apiVersion: v1
 kind: ServiceAccount
 metadata: {name: khm-traced, namespace: default}
@@ -156,30 +147,21 @@ async def test_helm_sdk_calls_are_counted(server_settings: Settings, helm_releas
     assert registry.get_sample_value(helm, {"command": "get values", "engine": "sdk", "outcome": "error"}) == 1
 
 
-@pytest.fixture(scope="module")
-def forward_pod(kube_node: Any, kubectl: Any) -> str:
-    kubectl("apply", "-f", "-", stdin=FORWARD_POD)
-    kubectl("wait", "--for=condition=Ready", "pod/web", "-n", FORWARD_NS, "--timeout=120s")
-    return FORWARD_NS
-
-
 def http_get(address: str) -> str:
     with urllib.request.urlopen(f"http://{address}/index.html", timeout=10) as response:
         return str(response.read().decode())
 
 
-async def test_port_forward_gauge(server_settings: Settings, forward_pod: str, tmp_path: Path) -> None:
+async def test_port_forward_gauge(server_settings: Settings, web_pod: str, tmp_path: Path) -> None:
     server = start_http_server(server_settings, tmp_path)
     gauge = "kubehelm_mcp_port_forwards_active"
     try:
         assert value(scrape(server), gauge) == 0
         async with Client(server.mcp_url) as client:
-            started = await call_ok(
-                client, "k8s_port_forward_pod", {"name": "web", "namespace": forward_pod, "port": 8080}
-            )
+            started = await call_ok(client, "k8s_port_forward_pod", {"name": "web", "namespace": web_pod, "port": 8080})
             forward = started["forward"]
             assert value(scrape(server), gauge) == 1
-            assert (await anyio.to_thread.run_sync(http_get, forward["address"])).strip() == PAGE
+            assert (await anyio.to_thread.run_sync(http_get, forward["address"])).strip() == WEB_PAGE
             # each forwarded connection opens its own apiserver stream: a websocket upgrade
             assert value(scrape(server), "kubehelm_mcp_kube_requests_total", verb="connect", status="1xx") == 1
             await call_ok(client, "k8s_stop_port_forward", {"id": forward["id"]})

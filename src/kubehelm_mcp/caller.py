@@ -49,11 +49,14 @@ class Caller:
     ask: Ask = field(default=cannot_ask, repr=False, compare=False)
 
     @property
+    def owner(self) -> str | None:
+        """Who owns what this caller leaves running (port-forwards): the principal, if any."""
+        return None if self.principal is None else f"{self.principal.issuer or ''}|{self.principal.subject}"
+
+    @property
     def key(self) -> str:
         """A stable name for per-caller limits and logs: the subject, else the remote address."""
-        if self.principal is not None:
-            return f"{self.principal.issuer or ''}|{self.principal.subject}"
-        return self.remote or "local"
+        return self.owner or self.remote or "local"
 
 
 ANONYMOUS = Caller()

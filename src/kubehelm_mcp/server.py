@@ -143,7 +143,7 @@ def build_parts(settings: Settings) -> ServerParts:
     if settings.per_call_credentials:
         tools = [_with_credentials(t) for t in tools]
     forwards = PortForwards()
-    metrics.port_forwards.set_function(lambda: len(forwards.list()))
+    metrics.port_forwards.set_function(lambda: len(forwards))
     audit = AuditLog.open(settings)  # the HTTP app's auth middleware writes to it too (pipeline.audit)
     pipeline = CallPipeline(settings, tools, clients, helm, metrics, forwards, telemetry=telemetry, audit=audit)
     return ServerParts(
@@ -189,5 +189,7 @@ def build_server(parts: ServerParts) -> Server[Any]:
         get_tool_input_schema=schemas.get,
     )
     # Confirmation answers come back in requestState on the stateless protocol: sealed and bound to the call.
-    server.middleware.append(RequestStateBoundary(RequestStateSecurity.ephemeral(), default_audience=server.name))
+    keys = parts.settings.request_state_keys
+    security = RequestStateSecurity(keys=list(keys)) if keys else RequestStateSecurity.ephemeral()
+    server.middleware.append(RequestStateBoundary(security, default_audience=server.name))
     return server

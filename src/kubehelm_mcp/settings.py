@@ -106,6 +106,15 @@ class Settings:
         default="deny",
         metadata=_opt("What a call needing confirmation does when the client cannot elicit: deny or allow."),
     )
+    request_state_keys: tuple[str, ...] = field(
+        default=(),
+        repr=False,  # secrets
+        metadata=_opt(
+            "Comma-separated secret keys sealing confirmation state on the stateless protocol (the first "
+            "seals, every one unseals, for rotation); replicas behind one endpoint must share them "
+            "(default: a random key per process)."
+        ),
+    )
     per_call_credentials: bool = field(
         default=False,
         metadata=_opt(
@@ -447,6 +456,11 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"Unknown toolset(s) {', '.join(unknown)}; choose from {', '.join(ALL_TOOLSETS)}.")
     if not settings.path.startswith("/"):
         raise SettingsError(f"--path must start with '/', got {settings.path!r}.")
+    if any(len(key.encode()) < 32 for key in settings.request_state_keys):
+        raise SettingsError(
+            "--request-state-keys: each key must be at least 32 bytes of secret randomness "
+            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
     if settings.max_response_bytes < 1024:
         raise SettingsError("--max-response-bytes must be at least 1024.")
     _validate_resilience(settings)

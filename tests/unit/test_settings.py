@@ -36,6 +36,7 @@ def test_environment_then_flags_win() -> None:
         (("--toolsets", "kubernetes,terraform"), {}, "Unknown toolset(s) terraform"),
         ((), {"KUBEHELM_MCP_READ_ONLY": "perhaps"}, "KUBEHELM_MCP_READ_ONLY must be a bool"),
         (("--path", "mcp"), {}, "--path must start with '/'"),
+        ((), {"KUBEHELM_MCP_REQUEST_STATE_KEYS": "short"}, "each key must be at least 32 bytes"),
     ],
 )
 def test_bad_values_are_named(argv: tuple[str, ...], env: dict[str, str], message: str) -> None:

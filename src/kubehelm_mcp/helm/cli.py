@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 
+from kubehelm_mcp.concurrency import gather
 from kubehelm_mcp.errors import ClusterUnreachable, Forbidden, NotFound, ToolError
 from kubehelm_mcp.helm.args import impersonation_flags
 from kubehelm_mcp.helm.binaries import HelmBinary
@@ -198,7 +199,7 @@ class CliReleaseReader:
         # `helm status -o json` omits the chart; `helm get metadata` has it.
         revision_args = _revision_args(revision)
         what = f"helm status {release_name}"
-        doc, meta = await asyncio.gather(
+        doc, meta = await gather(
             self._cli.run_json(["status", release_name, *revision_args], target, what),
             self._cli.run_json(["get", "metadata", release_name, *revision_args], target, what),
         )

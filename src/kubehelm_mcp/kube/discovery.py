@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from kubehelm_mcp.concurrency import gather
 from kubehelm_mcp.errors import NotFound, ToolError
 from kubehelm_mcp.kube.api import KubeApi
 
@@ -87,7 +88,7 @@ class Discovery:
         return _parse_resource_list(doc, group, version, preferred)
 
     async def _fetch(self) -> list[ResourceType]:
-        core, groups = await asyncio.gather(
+        core, groups = await gather(
             self._api.request("GET", "/api/v1", what="The core API"),
             self._api.request("GET", "/apis", what="The API group list"),
         )
@@ -97,7 +98,7 @@ class Discovery:
             for ver in grp.get("versions", []):
                 path = f"/apis/{ver['groupVersion']}"
                 jobs.append(self._fetch_group_version(path, grp["name"], ver["version"], ver["version"] == preferred))
-        fetched = await asyncio.gather(*jobs)
+        fetched = await gather(*jobs)
         types = _parse_resource_list(core, "", "v1", True)
         for chunk in fetched:
             types.extend(chunk)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pydantic import BaseModel
 
+from kubehelm_mcp.concurrency import gather
 from kubehelm_mcp.errors import ToolError
 from kubehelm_mcp.kube.api import KubeApi
 
@@ -78,7 +78,7 @@ async def _version(api: KubeApi) -> str | None:
 
 async def cluster_health(api: KubeApi) -> tuple[str | None, list[Probe], list[NodeHealth] | str]:
     """Each part is gathered on its own: a refused node list must not hide the probes."""
-    version, readyz, livez, nodes = await asyncio.gather(
+    version, readyz, livez, nodes = await gather(
         _version(api), probe(api, "/readyz"), probe(api, "/livez"), _nodes(api)
     )
     return version, [readyz, livez], nodes

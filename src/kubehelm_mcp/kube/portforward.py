@@ -45,6 +45,7 @@ class ForwardTarget:
 class PortForward:
     id: str
     target: ForwardTarget
+    owner: str | None = None  # who opened it; None when callers are not authenticated
     local_port: int = 0
     server: asyncio.Server | None = None
     started_at: float = field(default_factory=time.time)
@@ -151,27 +152,37 @@ async def _listen(
 
 
 class PortForwards:
-    """The server's open forwards; all of them close when the server shuts down."""
+    """The server's open forwards; all of them close when the server shuts down.
+
+    A forward opened by an authenticated caller is that caller's alone: others neither see nor
+    stop it. Unauthenticated callers (stdio, HTTP without auth) share the unowned ones.
+    """
 
     def __init__(self) -> None:
         self._forwards: dict[str, PortForward] = {}
         self._ids = itertools.count(1)
 
-    async def start(self, api: KubeApi, target: ForwardTarget, local_port: int | None) -> PortForward:
-        forward = PortForward(id=f"pf-{next(self._ids)}", target=target)
+    async def start(
+        self, api: KubeApi, target: ForwardTarget, local_port: int | None, owner: str | None = None
+    ) -> PortForward:
+        forward = PortForward(id=f"pf-{next(self._ids)}", target=target, owner=owner)
         forward.server = await _listen(partial(forward.handle, api), local_port or 0)
         forward.local_port = int(forward.server.sockets[0].getsockname()[1])
         self._forwards[forward.id] = forward
         return forward
 
-    def list(self) -> list[PortForward]:
-        return list(self._forwards.values())
+    def list(self, owner: str | None = None) -> list[PortForward]:
+        return [f for f in self._forwards.values() if f.owner == owner]
 
-    async def stop(self, forward_id: str) -> PortForward:
-        forward = self._forwards.pop(forward_id, None)
-        if forward is None:
-            known = ", ".join(self._forwards) or "none are open"
+    def __len__(self) -> int:
+        return len(self._forwards)
+
+    async def stop(self, forward_id: str, owner: str | None = None) -> PortForward:
+        forward = self._forwards.get(forward_id)
+        if forward is None or forward.owner != owner:
+            known = ", ".join(f.id for f in self.list(owner)) or "none are open"
             raise NotFound(f"No port-forward has id '{forward_id}' ({known}).")
+        del self._forwards[forward_id]
         await forward.close()
         return forward
 

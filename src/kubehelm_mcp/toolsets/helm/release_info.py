@@ -3,7 +3,6 @@ metadata, all), answered by the configured read engine (storage or CLI)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from functools import partial
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import Field
 
+from kubehelm_mcp.concurrency import gather
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.helm.engine import ReleaseReader
 from kubehelm_mcp.helm.manifests import split_manifest
@@ -127,7 +127,7 @@ async def helm_get_metadata(args: RevisionInput, ctx: CallContext) -> MetadataRe
 async def helm_get_all(args: DocumentsGetInput, ctx: CallContext) -> ReleaseAll:
     reader, target = await _reader(args, ctx)
     name, revision = args.release_name, args.revision
-    meta, values, manifest, hooks, notes = await asyncio.gather(
+    meta, values, manifest, hooks, notes = await gather(
         reader.metadata(target, name, revision),
         reader.values(target, name, revision, False),
         reader.manifest(target, name, revision),

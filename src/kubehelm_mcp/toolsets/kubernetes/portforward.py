@@ -85,7 +85,7 @@ class ForwardList(PagedResult):
 
 
 async def _start(ctx: CallContext, target: ForwardTarget, local_port: int | None) -> ForwardResult:
-    forward = await ctx.forwards.start((await ctx.cluster()).api, target, local_port)
+    forward = await ctx.forwards.start((await ctx.cluster()).api, target, local_port, ctx.caller.owner)
     return ForwardResult(forward=ForwardInfo.of(forward), state="forwarding")
 
 
@@ -103,11 +103,11 @@ async def forward_service(args: ServiceForwardInput, ctx: CallContext) -> Forwar
 
 
 async def list_forwards(args: ToolInput, ctx: CallContext) -> ForwardList:
-    return ForwardList(items=[ForwardInfo.of(f) for f in ctx.forwards.list()])
+    return ForwardList(items=[ForwardInfo.of(f) for f in ctx.forwards.list(ctx.caller.owner)])
 
 
 async def stop_forward(args: StopInput, ctx: CallContext) -> ForwardResult:
-    return ForwardResult(forward=ForwardInfo.of(await ctx.forwards.stop(args.id)), state="stopped")
+    return ForwardResult(forward=ForwardInfo.of(await ctx.forwards.stop(args.id, ctx.caller.owner)), state="stopped")
 
 
 TOOLS: list[AnyTool] = [
