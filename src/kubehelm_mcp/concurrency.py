@@ -8,9 +8,10 @@ sees the ToolError.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import Any, TypeVar, overload
+
+import anyio
 
 T = TypeVar("T")
 T1 = TypeVar("T1")
@@ -33,16 +34,20 @@ async def gather(
 @overload
 async def gather(*parts: Awaitable[T]) -> tuple[T, ...]: ...
 async def gather(*parts: Awaitable[Any]) -> tuple[Any, ...]:
+    # anyio's task group, not asyncio.TaskGroup: the latter cancels and later uncancels its
+    # parent task, which the pipeline's anyio cancel scopes (the call's timeout) miscount.
+    results: list[Any] = [None] * len(parts)
+
+    async def run(index: int, part: Awaitable[Any]) -> None:
+        results[index] = await part
+
     try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(_awaited(part)) for part in parts]
+        async with anyio.create_task_group() as group:
+            for index, part in enumerate(parts):
+                group.start_soon(run, index, part)
     except BaseExceptionGroup as failed:
         raise _first_cause(failed) from None
-    return tuple(task.result() for task in tasks)
-
-
-async def _awaited(part: Awaitable[T]) -> T:
-    return await part
+    return tuple(results)
 
 
 def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
