@@ -175,3 +175,22 @@ async def test_answers_count_only_for_the_call_that_asked(
         )
         assert not done.is_error, done
     assert configmaps() == {f"{NS}/b", f"{OTHER_NS}/c"}
+
+
+async def test_the_question_round_is_counted_apart_from_refusals(
+    confirming: Settings, configmaps: Callable[[], set[str]]
+) -> None:
+    """On the stateless protocol a confirmed call is two rounds: the question, then the run."""
+    server = create_server(confirming)
+    try:
+        async with Client(server, raise_exceptions=False, mode="auto", elicitation_callback=User("accept")) as client:
+            await call_ok(client, "k8s_delete_resource", delete("a"))
+        registry = server_parts(server).metrics.registry
+
+        def calls(outcome: str) -> float | None:
+            labels = {"tool": "k8s_delete_resource", "outcome": outcome}
+            return registry.get_sample_value("kubehelm_mcp_tool_calls_total", labels)
+
+        assert (calls("awaiting_confirmation"), calls("ok"), calls("denied")) == (1.0, 1.0, None)
+    finally:
+        await server_parts(server).close()

@@ -27,6 +27,10 @@ class PolicyDenied(ToolError):
     """The server's safety policy refuses this call."""
 
 
+class ConfirmationPending(PolicyDenied):
+    """The stateless protocol's first round of a confirmation: the client retries with the answer."""
+
+
 class ClusterUnavailable(ToolError):
     """The cluster could not be reached or refused the credentials."""
 

@@ -21,7 +21,7 @@ import anyio
 
 from kubehelm_mcp.caller import Answer
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.errors import PolicyDenied
+from kubehelm_mcp.errors import ConfirmationPending, PolicyDenied
 from kubehelm_mcp.kube.manifests import parse_manifest
 from kubehelm_mcp.pipeline.scope import KindRef, call_scope, touches_cluster
 from kubehelm_mcp.tooling import AnyTool
@@ -163,6 +163,6 @@ def _decide(tool_name: str, rule: Rule, answer: Answer, fallback: str) -> None:
             hint="Use a client that supports MCP elicitation, or start the server with --confirm-fallback allow.",
         )
     if answer is Answer.PENDING:
-        raise PolicyDenied(f"{tool_name} waits for the user's confirmation; nothing was changed yet.")
+        raise ConfirmationPending(f"{tool_name} waits for the user's confirmation; nothing was changed yet.")
     said = "declined" if answer is Answer.DECLINE else "cancelled"
     raise PolicyDenied(f"The user {said} {tool_name}; nothing was changed.")

@@ -13,7 +13,16 @@ import anyio
 from kubehelm_mcp.audit import AuditLog
 from kubehelm_mcp.caller import ANONYMOUS, Caller
 from kubehelm_mcp.context import CallContext, ProgressReporter, SessionState
-from kubehelm_mcp.errors import CircuitOpen, InvalidInput, NotFound, RateLimited, ServerBusy, ToolError, ToolTimeout
+from kubehelm_mcp.errors import (
+    CircuitOpen,
+    ConfirmationPending,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    ServerBusy,
+    ToolError,
+    ToolTimeout,
+)
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.clients import ClientPool
 from kubehelm_mcp.kube.portforward import PortForwards
@@ -42,7 +51,7 @@ class Outcome:
     text: str
     structured: dict[str, Any] | None
     is_error: bool
-    outcome: str  # metrics label: ok, invalid, denied, not_found, timeout, error, internal
+    outcome: str  # metrics and audit label (README, /metrics): ok, invalid, denied, not_found, timeout, ...
 
 
 # What a call answers when the server's shutdown grace ran out before it finished.
@@ -54,6 +63,7 @@ _OUTCOME_LABELS: dict[type[ToolError], str] = {
     NotFound: "not_found",
     ToolTimeout: "timeout",
     CircuitOpen: "circuit_open",
+    ConfirmationPending: "awaiting_confirmation",
     ServerBusy: "busy",
     RateLimited: "rate_limited",
 }
