@@ -26,7 +26,10 @@ def _read_only_cluster_tools() -> list[AnyTool]:
 
 @pytest.mark.parametrize("tool", all_tools(), ids=lambda tool: tool.name)
 def test_names_that_destroy_are_destructive(tool: AnyTool) -> None:
-    if any(word in tool.name.split("_") for word in DESTRUCTIVE_WORDS):
+    words = tool.name.split("_")
+    if words[-1] == "status":  # asks how a verb went (k8s_rollout_status): a read
+        assert tool.read_only, tool.name
+    elif any(word in words for word in DESTRUCTIVE_WORDS):
         assert tool.destructive and not tool.read_only
 
 

@@ -31,7 +31,7 @@ from tests.support.mcp import TRACEBACK_MARKERS, call_error, call_ok, text_of
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLES_PER_TOOL = 32  # 69 tools: > 2,000 calls
+EXAMPLES_PER_TOOL = 32  # 70 tools: > 2,000 calls
 READ_ONLY_SHARE = 4  # every 4th call of a tool goes to a read-only server
 QUERY_TIMEOUT = 10.0
 MUTATE_TIMEOUT = 20.0

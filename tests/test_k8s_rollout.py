@@ -171,3 +171,17 @@ async def test_reads_need_no_allow_destructive_but_restart_does(
             refused = await call_error(default_client, "k8s_rollout", {**target, "action": action})
             assert "--allow-destructive" in refused
         assert template(kubectl, "deployment/web") == before
+
+
+async def test_read_only_servers_offer_rollout_status_and_history(server_settings: Settings, workloads: str) -> None:
+    target = {"kind": "deploy", "name": "web", "namespace": workloads}
+    for settings in (server_settings.replace(read_only=True), server_settings.replace(dry_run=True)):
+        async with create_client(settings=settings) as reader:
+            listed = {t.name for t in (await reader.list_tools()).tools}
+            assert "k8s_rollout_status" in listed
+            status = await call_ok(reader, "k8s_rollout_status", target)
+            assert status["done"] is True and status["verdict"] == "Deployment 'web' successfully rolled out."
+            history = await call_ok(reader, "k8s_rollout_status", {**target, "action": "history"})
+            assert history["action"] == "history" and history["revisions"]
+            refused = await call_error(reader, "k8s_rollout_status", {**target, "action": "restart"})
+            assert refused.startswith("Invalid arguments for k8s_rollout_status: 'action':"), refused

@@ -323,6 +323,7 @@ def steps(w: World) -> list[Call]:
         Call("k8s_scale_resource", {"kind": "deployment", "name": "leak-web", "replicas": 1, **ns}),
         Call("k8s_rollout", {"kind": "deployment", "name": "leak-web", "action": "status", **ns}),
         Call("k8s_rollout", {"kind": "deployment", "name": "leak-web", "action": "history", **ns}),
+        Call("k8s_rollout_status", {"kind": "deployment", "name": "leak-web", "action": "history", **ns}),
         Call("k8s_get_pod_logs", {"name": w.pod, **ns}),
         Call("k8s_exec_pod", {"name": w.pod, "command": ["ls", "/creds"], **ns}),
         Call("k8s_port_forward_pod", {"name": w.pod, "port": 8080, **ns}),

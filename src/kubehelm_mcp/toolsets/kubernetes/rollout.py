@@ -1,4 +1,5 @@
-"""k8s_rollout: status, restart, undo and history of Deployments, StatefulSets and DaemonSets."""
+"""k8s_rollout: status, restart, undo and history of Deployments, StatefulSets and DaemonSets;
+k8s_rollout_status: the same status and history as a read-only tool, so --read-only serves them."""
 
 from __future__ import annotations
 
@@ -10,18 +11,26 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput, NotFound
 from kubehelm_mcp.kube.resources import get_object
 from kubehelm_mcp.kube.rollout import Revision, require_rollouts, restart, revisions, rollout_status, undo
-from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import KindInput, explain_not_found, render_table, resolve_kind
 from kubehelm_mcp.validators import ObjectName
 
 Action = Literal["status", "restart", "undo", "history"]
+ReadAction = Literal["status", "history"]
 
 
-class RolloutInput(KindInput):
+class RolloutTarget(KindInput):
     kind: str = Field(
         "Deployment", min_length=1, max_length=253, description="Deployment (default), StatefulSet or DaemonSet."
     )
     name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
+
+
+class RolloutReadInput(RolloutTarget):
+    action: ReadAction = Field("status", description="status (default) or history.")
+
+
+class RolloutInput(RolloutTarget):
     action: Action = Field("status", description="status (default), restart, undo or history.")
     to_revision: int | None = Field(None, ge=1, description="undo: the revision to go back to; default the previous.")
 
@@ -113,6 +122,13 @@ async def rollout(args: RolloutInput, ctx: CallContext) -> RolloutResult:
     return RolloutResult(**base, verdict=verdict, revisions=_rows([target]))
 
 
+async def rollout_read(args: RolloutReadInput, ctx: CallContext) -> RolloutResult:
+    # Only this model's own fields: with --per-call-credentials the served model has more, and
+    # the context already holds the target they chose.
+    own = args.model_dump(include=set(RolloutReadInput.model_fields), exclude_unset=True)
+    return await rollout(RolloutInput.model_validate(own), ctx)
+
+
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_rollout",
@@ -126,5 +142,14 @@ TOOLS: list[AnyTool] = [
         category=Category.MUTATE,
         handler=rollout,
         destructive_when=lambda args: args.action in ("restart", "undo"),
+    ),
+    Tool(
+        name="k8s_rollout_status",
+        description="Rollout status or revision history of a Deployment, StatefulSet or DaemonSet (read-only).",
+        input_model=RolloutReadInput,
+        output_model=RolloutResult,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
+        handler=rollout_read,
     ),
 ]
