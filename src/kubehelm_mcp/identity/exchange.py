@@ -11,7 +11,6 @@ import base64
 import hashlib
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ import httpx2
 import jwt
 
 from kubehelm_mcp.errors import TokenExchangeFailed
+from kubehelm_mcp.expiring import ExpiringLru
 from kubehelm_mcp.settings import Settings
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -67,8 +67,7 @@ class TokenExchanger:
         self._authorization = _basic_auth(client_id, client_secret)
         self._audience = audience
         self._scope = scope
-        self._clock = clock
-        self._cache: OrderedDict[str, tuple[ExchangedToken, float]] = OrderedDict()  # digest -> (token, use until)
+        self._cache: ExpiringLru[ExchangedToken] = ExpiringLru(CACHE_SIZE, clock)  # digest -> token, until its use-by
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenExchanger:
@@ -82,17 +81,13 @@ class TokenExchanger:
 
     async def exchange(self, subject_token: str, subject_expires_at: float | None = None) -> ExchangedToken:
         key = hashlib.sha256(subject_token.encode()).hexdigest()
-        now = self._clock()
         cached = self._cache.get(key)
-        if cached is not None and now < cached[1]:
-            self._cache.move_to_end(key)
-            return cached[0]
+        if cached is not None:
+            return cached
+        now = self._cache.clock()
         exchanged = await self._request(subject_token, subject_expires_at, now)
         lifetime = exchanged.expires_at - now
-        self._cache[key] = (exchanged, exchanged.expires_at - min(EXPIRY_MARGIN, lifetime / 2))
-        self._cache.move_to_end(key)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+        self._cache.put(key, exchanged, exchanged.expires_at - min(EXPIRY_MARGIN, lifetime / 2))
         return exchanged
 
     async def _request(self, subject_token: str, subject_expires_at: float | None, now: float) -> ExchangedToken:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
+
+from kubehelm_mcp.expiring import ExpiringLru
 
 V = TypeVar("V")
 Clock = Callable[[], float]
@@ -32,9 +33,7 @@ class ReadCache(Generic[V]):
 
     def __init__(self, ttl: float, max_entries: int = MAX_ENTRIES, clock: Clock = time.monotonic) -> None:
         self.ttl = ttl
-        self.max_entries = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, V]] = OrderedDict()
+        self._entries: ExpiringLru[V] = ExpiringLru(max_entries, clock)
         self.generation = 0
 
     @property
@@ -45,23 +44,11 @@ class ReadCache(Generic[V]):
         return len(self._entries)
 
     def get(self, key: str) -> V | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        expires, value = entry
-        if self._clock() >= expires:
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return value
+        return self._entries.get(key)
 
     def put(self, key: str, value: V, generation: int) -> None:
-        if not self.enabled or generation != self.generation:
-            return
-        self._entries[key] = (self._clock() + self.ttl, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        if self.enabled and generation == self.generation:
+            self._entries.put(key, value, self._entries.clock() + self.ttl)
 
     def clear(self) -> None:
         self._entries.clear()

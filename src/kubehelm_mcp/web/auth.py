@@ -10,7 +10,6 @@ import hmac
 import ipaddress
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kubehelm_mcp.audit import AuditLog
 from kubehelm_mcp.caller import remote_address
+from kubehelm_mcp.expiring import ExpiringLru
 from kubehelm_mcp.metrics import Metrics
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.web.oidc import JwksCache, OidcValidator
@@ -52,9 +52,7 @@ class TokenCache:
 
     def __init__(self, ttl: float, size: int = TOKEN_CACHE_SIZE, clock: Callable[[], float] = time.time) -> None:
         self._ttl = ttl
-        self._size = size
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._entries: ExpiringLru[Principal] = ExpiringLru(size, clock)
 
     @staticmethod
     def key(token: str) -> str:
@@ -65,24 +63,13 @@ class TokenCache:
         return deadline if principal.expires_at is None else min(deadline, principal.expires_at)
 
     def get(self, token: str) -> Principal | None:
-        key, now = self.key(token), self._clock()
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        principal, deadline = entry
-        if now >= deadline:
-            del self._entries[key]
-            return None
-        self._entries[key] = (principal, self._deadline(principal, now))
-        self._entries.move_to_end(key)
+        principal = self._entries.get(self.key(token))
+        if principal is not None:  # in use: its inactivity deadline slides
+            self.put(token, principal)
         return principal
 
     def put(self, token: str, principal: Principal) -> None:
-        key = self.key(token)
-        self._entries[key] = (principal, self._deadline(principal, self._clock()))
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        self._entries.put(self.key(token), principal, self._deadline(principal, self._entries.clock()))
 
     def __len__(self) -> int:
         return len(self._entries)
