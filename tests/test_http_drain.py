@@ -103,6 +103,8 @@ async def test_sigterm_lets_the_running_call_finish(
             async with httpx2.AsyncClient(timeout=10) as kept, connect(server) as client:
                 assert (await kept.get(f"{server.base}/health")).status_code == 200  # a kept-alive connection
                 async with call_in_flight(client, hub) as outcome:
+                    metrics = (await kept.get(f"{server.base}/metrics")).text
+                    assert "\nkubehelm_mcp_tool_calls_in_flight 1.0\n" in metrics
                     server.process.send_signal(signal.SIGTERM)
                     await until(lambda: refuses_connections(server.port), "refusing new connections")
                     late = await kept.get(f"{server.base}/health")  # on the connection opened before

@@ -99,6 +99,7 @@ class CallPipeline:
         self.telemetry = telemetry or Telemetry(metrics)
         self.resilience = Resilience(settings, metrics)
         self.calls = InFlight()  # the calls running now: a graceful shutdown waits for them
+        metrics.in_flight.set_function(lambda: self.calls.count)
 
     def listed_tools(self) -> list[AnyTool]:
         return [tool for tool in self.tools.values() if self.policy.listed(tool)]
@@ -127,14 +128,10 @@ class CallPipeline:
         started = time.perf_counter()
         tool = self.tools.get(name)
         label = name if tool else "unknown"
-        self.metrics.in_flight.inc()
-        try:
-            with self.telemetry.tool_call(label, arguments) as traced:  # the span Kubernetes and Helm spans nest in
-                running = self._run(tool, name, arguments, session, report_progress, caller)
-                outcome = await self.calls.run(running, otherwise=SHUT_DOWN)
-                traced.outcome = outcome.outcome
-        finally:
-            self.metrics.in_flight.dec()
+        with self.telemetry.tool_call(label, arguments) as traced:  # the span Kubernetes and Helm spans nest in
+            running = self._run(tool, name, arguments, session, report_progress, caller)
+            outcome = await self.calls.run(running, otherwise=SHUT_DOWN)
+            traced.outcome = outcome.outcome
         self.metrics.tool_calls.labels(label, outcome.outcome).inc()
         duration = time.perf_counter() - started
         self.metrics.tool_duration.labels(label).observe(duration)
