@@ -327,6 +327,13 @@ def _key_path(value: str, info: ValidationInfo) -> str:
 
 
 ContextName = Annotated[str, AfterValidator(lambda v: _plain(v, "context name", 253))]
+
+
+def is_namespace_name(value: str) -> bool:
+    """The NamespaceName rule as a test, for places that must not raise (telemetry labels)."""
+    return len(value) <= 63 and _DNS_LABEL.match(value) is not None
+
+
 NamespaceName = Annotated[str, _pattern(_DNS_LABEL, "namespace", 63, "lowercase letters, digits and '-', at most 63")]
 ObjectName = Annotated[
     str, _pattern(_OBJECT_NAME, "object name", 253, "lowercase letters, digits, '-', '.' and ':', at most 253")

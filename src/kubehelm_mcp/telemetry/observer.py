@@ -9,7 +9,6 @@ values, flags, headers or bodies, which may carry secrets.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -25,13 +24,13 @@ from prometheus_client import Counter, Histogram
 
 from kubehelm_mcp.metrics import Metrics
 from kubehelm_mcp.telemetry.hooks import Observation
+from kubehelm_mcp.validators import is_namespace_name
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
     from kubehelm_mcp.settings import Settings
 
-_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _SUCCESSES = frozenset({"ok", "1xx", "2xx", "3xx"})
 
 
@@ -133,7 +132,7 @@ class Telemetry:
         seen = ToolCallObservation()
         attributes = {"kubehelm_mcp.tool": tool}
         namespace = (arguments or {}).get("namespace")
-        if isinstance(namespace, str) and _NAMESPACE.fullmatch(namespace):  # a name, never free text
+        if isinstance(namespace, str) and is_namespace_name(namespace):  # a name, never free text
             attributes["kubehelm_mcp.namespace"] = namespace
         with self._span(f"tool {tool}", SpanKind.INTERNAL, attributes) as span:
             try:
