@@ -6,27 +6,17 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 from mcp import Client
 from testcluster.registry import TEST_PASSWORD, TEST_USER, OciRegistry
 
-from tests.support.helm_servers import ChartRepo
+from tests.support.helm_servers import ChartRepo, git_plugin
 from tests.support.mcp import call_ok
 
 pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.support.helm_fixtures"]  # helm_home, chart_repo, repo_client
-
-
-def git_plugin(directory: Path) -> Path:
-    directory.mkdir(parents=True)
-    (directory / "plugin.yaml").write_text("name: hello\nversion: 0.1.0\nusage: u\ndescription: d\ncommand: echo\n")
-    identity = ["-c", "user.email=test@kubehelm.test", "-c", "user.name=test"]
-    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "v1"]):
-        subprocess.run(["git", *identity, *args], cwd=directory, check=True, capture_output=True)
-    return directory
 
 
 def modes(root: Path) -> dict[str, int]:

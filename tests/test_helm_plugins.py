@@ -3,7 +3,6 @@ repository (the only kind `helm plugin update` updates), with the real helm v3 a
 
 from __future__ import annotations
 
-import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.support.helm_servers import QuietFiles
+from tests.support.helm_servers import QuietFiles, git
 from tests.support.loopback import LocalHttpServer
 from tests.support.mcp import call_error, call_ok
 
@@ -31,11 +30,6 @@ def write_plugin(directory: Path, version: str) -> Path:
     script.write_text("#!/bin/sh\necho hello from plugin\n")
     script.chmod(0o755)
     return directory
-
-
-def git(repo: Path, *args: str) -> None:
-    identity = ["-c", "user.email=test@kubehelm.test", "-c", "user.name=test"]
-    subprocess.run(["git", *identity, *args], cwd=repo, check=True, capture_output=True)
 
 
 async def _plugins(client: Client, major: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from kubehelm_mcp.pipeline.scope import touches_cluster
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.toolsets import all_tools
 from tests.support.cli import run
-from tests.support.helm_servers import ChartRepo, HubServer
+from tests.support.helm_servers import ChartRepo, HubServer, git_plugin
 
 pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.support.helm_fixtures"]  # helm_home, chart_repo
@@ -212,15 +211,6 @@ def _chart(helm: Path, workdir: Path) -> Path:
     return chart
 
 
-def _git_plugin(directory: Path) -> Path:
-    directory.mkdir(parents=True)
-    (directory / "plugin.yaml").write_text("name: hello\nversion: 0.1.0\nusage: u\ndescription: d\ncommand: echo\n")
-    identity = ["-c", "user.email=test@kubehelm.test", "-c", "user.name=test"]
-    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "v1"]):
-        subprocess.run(["git", *identity, *args], cwd=directory, check=True, capture_output=True)
-    return directory
-
-
 @pytest.fixture
 def world(
     kube_node: Any,
@@ -249,7 +239,7 @@ def world(
             sa_token=sa_token,
             chart=_chart(helm_binaries["v4"], tmp_path),
             workdir=tmp_path,
-            plugin=_git_plugin(tmp_path / "hello-git"),
+            plugin=git_plugin(tmp_path / "hello-git"),
             repo=chart_repo,
             registry=oci_registry_auth,
             hub_url=hub.url,

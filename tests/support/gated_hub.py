@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import http.server
-import json
 import threading
 from typing import Any
 
 from tests.support.helm_servers import HUB_SEARCH_PATH, HubServer
-from tests.support.loopback import LocalHttpServer
+from tests.support.loopback import LocalHttpServer, send_json
 
 CHART = {
     "name": "webapp",
@@ -37,12 +36,7 @@ class GatedHub(LocalHttpServer):
                     return
                 hub.arrived.set()
                 hub.gate.wait(timeout=120)
-                body = json.dumps({"data": [HubServer.result(CHART)]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_json(self, {"data": [HubServer.result(CHART)]})
 
         super().__init__(Handler)
 

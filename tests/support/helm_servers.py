@@ -1,19 +1,19 @@
 """Real local counterparts for the Helm repository, search and plugin tools, all on 127.0.0.1:
-a chart repository (static files over HTTP), an Artifact-Hub-compatible search endpoint and
-charts made with the real helm."""
+a chart repository (static files over HTTP), an Artifact-Hub-compatible search endpoint,
+charts made with the real helm and plugins in git repositories."""
 
 from __future__ import annotations
 
 import functools
 import http.server
-import json
+import subprocess
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from kubehelm_mcp.settings import Settings
 from tests.support.cli import run
-from tests.support.loopback import LocalHttpServer
+from tests.support.loopback import LocalHttpServer, send_json
 
 HELM_HOME_VARS = ("HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME")
 HUB_SEARCH_PATH = "/api/chartsvc/v1/charts/search"
@@ -82,12 +82,7 @@ class HubServer(LocalHttpServer):
                     self.send_error(404)
                     return
                 query = urllib.parse.parse_qs(parsed.query).get("q", [""])[0]
-                body = json.dumps({"data": [hub.result(c) for c in hub.charts if query in c["name"]]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_json(self, {"data": [hub.result(c) for c in hub.charts if query in c["name"]]})
 
         super().__init__(Handler)
 
@@ -115,3 +110,17 @@ def local_settings(helm_binaries: dict[str, Path], **changes: Any) -> Settings:
         allowed_hosts=("127.0.0.1",),  # the local repository, registry and hub servers
         **changes,
     )
+
+
+def git(repo: Path, *args: str) -> None:
+    identity = ["-c", "user.email=test@kubehelm.test", "-c", "user.name=test"]
+    subprocess.run(["git", *identity, *args], cwd=repo, check=True, capture_output=True)
+
+
+def git_plugin(directory: Path) -> Path:
+    """A minimal helm plugin committed to a fresh git repository (installable by path or file:// URL)."""
+    directory.mkdir(parents=True)
+    (directory / "plugin.yaml").write_text("name: hello\nversion: 0.1.0\nusage: u\ndescription: d\ncommand: echo\n")
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "v1"]):
+        git(directory, *args)
+    return directory

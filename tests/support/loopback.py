@@ -4,10 +4,23 @@ serve (chart repositories, hubs, OIDC issuers, token endpoints, OTLP receivers).
 from __future__ import annotations
 
 import http.server
+import json
 import ssl
 import threading
 from pathlib import Path
 from typing import Any, Self
+
+
+def send_body(handler: http.server.BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def send_json(handler: http.server.BaseHTTPRequestHandler, document: Any, status: int = 200) -> None:
+    send_body(handler, status, json.dumps(document).encode(), "application/json")
 
 
 class LocalHttpServer:

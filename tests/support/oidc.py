@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from tests.support.loopback import LocalHttpServer
+from tests.support.loopback import LocalHttpServer, send_json
 
 AUDIENCE = "kubehelm-mcp-test"
 SCOPE = "mcp.tools"
@@ -92,12 +92,7 @@ class Issuer(LocalHttpServer):
                 else:
                     self.send_error(404)
                     return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, body)
 
             def log_message(self, *_: Any) -> None:
                 pass

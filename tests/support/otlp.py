@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from tests.support.loopback import LocalHttpServer
+from tests.support.loopback import LocalHttpServer, send_body
 
 TRACES_PATH = "/v1/traces"
 
@@ -84,11 +84,7 @@ class OtlpReceiver(LocalHttpServer):
                     receiver.bodies.append(body)
                     receiver.spans.extend(decode(body))
                 answer = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                send_body(self, 200, answer, "application/x-protobuf")
 
         super().__init__(Handler)
         self.endpoint = self.url

@@ -5,14 +5,13 @@ cluster token mapped from the subject."""
 from __future__ import annotations
 
 import base64
-import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
 import jwt
 
-from tests.support.loopback import LocalHttpServer
+from tests.support.loopback import LocalHttpServer, send_json
 from tests.support.oidc import AUDIENCE, Issuer
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -77,12 +76,7 @@ class TokenEndpoint(LocalHttpServer):
                 status, body = endpoint.answer(self.headers.get("Authorization"), form)
                 if status != 200:
                     endpoint.refusals.append(body["error"])
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, body, status)
 
             def log_message(self, *_: Any) -> None:
                 pass
