@@ -21,6 +21,7 @@ from mcp import Client
 from testcluster.controlplane import ControlPlane
 from testcluster.images import BUSYBOX_IMAGE
 from testcluster.install import ensure_all
+from testcluster.netguard import guarded_run
 from testcluster.node import Node
 
 from bench import cli, seed
@@ -180,7 +181,8 @@ async def run(runs: int, dump: Path | None) -> None:
 
 def main() -> None:
     args = cli.parser(__doc__, dump=True).parse_args()
-    asyncio.run(run(args.runs, args.dump))
+    with guarded_run():
+        asyncio.run(run(args.runs, args.dump))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import anyio
 from mcp import Client
 from testcluster.controlplane import ControlPlane
 from testcluster.install import Binaries, ensure_all
+from testcluster.netguard import guarded_run
 
 from bench import seed
 from bench.calls import Call
@@ -250,7 +251,7 @@ def _seed(plane: ControlPlane, binaries: Binaries, workdir: Path) -> None:
                 "selector": {"matchLabels": labels},
                 "template": {
                     "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "web", "image": "kubehelm.test/busybox:1"}]},
+                    "spec": {"containers": [{"name": "web", "image": "127.0.0.1/kubehelm/busybox:1"}]},
                 },
             },
         }
@@ -318,7 +319,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load per server (default 60)")
     parser.add_argument("--servers", default=f"{OURS},{KMS}", help=f"comma-separated: {OURS}, {KMS}")
     args = parser.parse_args()
-    asyncio.run(run(args.clients, args.duration, [s.strip() for s in args.servers.split(",") if s.strip()]))
+    with guarded_run():
+        asyncio.run(run(args.clients, args.duration, [s.strip() for s in args.servers.split(",") if s.strip()]))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import aiohttp
 from mcp import Client
 from testcluster.controlplane import ControlPlane
 from testcluster.install import Binaries, ensure_all
+from testcluster.netguard import guarded_run
 
 from bench import cli, seed
 from bench.calls import json_bytes, time_calls
@@ -172,7 +173,8 @@ async def run(runs: int) -> None:
 
 def main() -> None:
     parser = cli.parser(__doc__)
-    asyncio.run(run(parser.parse_args().runs))
+    with guarded_run():
+        asyncio.run(run(parser.parse_args().runs))
 
 
 if __name__ == "__main__":

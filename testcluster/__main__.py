@@ -12,6 +12,7 @@ from types import FrameType
 
 from .controlplane import ControlPlane
 from .install import Binaries, ensure_all, ensure_helm
+from .netguard import harness_guard
 from .node import Node
 
 
@@ -50,11 +51,18 @@ def _up(binaries: Binaries, with_node: bool, workdir: Path | None) -> int:
             ]
         summary += [*_env_lines(binaries), "Ctrl-C (or SIGTERM) stops the cluster."]
         print("\n".join(summary), file=sys.stderr, flush=True)
+        guard = harness_guard()
         while not stop.wait(1.0):
             dead = [d for d in plane.daemons + (node.daemons if node else []) if not d.alive()]
             if dead:
                 print(f"{dead[0].name} exited; last log lines:\n{dead[0].tail()}", file=sys.stderr)
                 return 1
+            if guard.violations:
+                break
+        guard.check()
+        if guard.violations:
+            print(f"[testcluster] stopping: network guard\n{guard.report()}", file=sys.stderr, flush=True)
+            return 1
         return 0
     finally:
         started = time.monotonic()

@@ -7,6 +7,7 @@ process it started, by process group, and removes the work dir.
 from __future__ import annotations
 
 import base64
+import signal
 import subprocess
 import tempfile
 import time
@@ -18,7 +19,8 @@ from . import paths, pki
 from .api import ApiClient, ApiError
 from .apt import remove_tree
 from .install import Binaries
-from .procs import Daemon, free_ports, log, spawn, stop_daemons, wait_for
+from .netguard import harness_guard
+from .procs import Daemon, free_ports, log, signal_group, spawn, stop_daemons, wait_for
 from .reaper import Reaper
 
 SERVICE_CIDR = "10.0.0.0/24"
@@ -47,6 +49,7 @@ class ControlPlane:
     reaper: Reaper | None = None
     apiserver_argv: list[str | Path] = field(default_factory=list)  # kept so a restart is the same server
     apiserver_extra_args: list[str] = field(default_factory=list)  # e.g. --oidc-* for a plane that trusts an issuer
+    guarded: bool = False  # the network guard samples while this plane runs
 
     @property
     def ca_file(self) -> Path:
@@ -90,6 +93,8 @@ class ControlPlane:
         server = f"https://127.0.0.1:{api_port}"
         plane = cls(workdir, server, ca, admin, workdir / "kubeconfig", binaries, reaper=Reaper(workdir))
         plane.apiserver_extra_args = list(apiserver_args)
+        harness_guard().start()
+        plane.guarded = True
         pki.write_kubeconfig(
             plane.kubeconfig, server=server, ca_file=ca.cert, client=admin, context_name=context_name, user_name="admin"
         )
@@ -273,11 +278,25 @@ class ControlPlane:
         api = self.client()
         wait_for(lambda: api.ok("/readyz"), timeout=timeout, what="apiserver /readyz", watch=self.daemons)
 
+    def pause(self, name: str) -> None:
+        """Freeze a daemon's process group (SIGSTOP), e.g. "kube-apiserver" or "etcd": its sockets
+        stay open but nothing answers, as in a hung server."""
+        for daemon in [d for d in self.daemons if d.name == name]:
+            signal_group(daemon.pid, signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        """Let a paused daemon run again (SIGCONT)."""
+        for daemon in [d for d in self.daemons if d.name == name]:
+            signal_group(daemon.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop every process (reverse start order) and delete the work dir. Idempotent."""
         if self.reaper is not None:
             self.reaper.dismiss()  # first: it must not race this orderly stop
             self.reaper = None
+        if self.guarded:  # one last look at every socket before the processes go
+            harness_guard().stop()
+            self.guarded = False
         stop_daemons(self.daemons)
         self.daemons.clear()
         remove_tree(self.workdir)

@@ -15,8 +15,12 @@ import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
-BUSYBOX_IMAGE = "kubehelm.test/busybox:1"
-PAUSE_IMAGE = "kubehelm.test/pause:1"
+# Image names point at a registry on loopback that does not exist: should anything ever try
+# to pull one, containerd's request goes to 127.0.0.1 and fails there, never to DNS or a network.
+BUSYBOX_IMAGE = "127.0.0.1/kubehelm/busybox:1"
+PAUSE_IMAGE = "127.0.0.1/kubehelm/pause:1"
+# For image-pull failure scenarios: nothing listens on port 9 (discard) of loopback.
+UNPULLABLE_IMAGE = "127.0.0.1:9/kubehelm/absent:1"
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # The sandbox only has to hold the pod's namespaces; it exits cleanly on TERM.
 PAUSE_CMD = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
@@ -24,6 +28,12 @@ ETC_FILES = {
     "etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
     "etc/group": "root:x:0:\nnobody:x:65534:\n",
 }
+
+
+def archive_name() -> str:
+    """The cached archive's file name changes with the tags it holds (a rename rebuilds it)."""
+    key = hashlib.sha256(f"{BUSYBOX_IMAGE}\n{PAUSE_IMAGE}\n{PAUSE_CMD}".encode()).hexdigest()[:12]
+    return f"busybox-{key}.tar"
 
 
 def _add(

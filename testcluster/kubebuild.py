@@ -6,6 +6,7 @@ full upstream v1.20.2 tree with vendor/, which builds offline with Debian's Go 1
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import shutil
@@ -36,6 +37,27 @@ KUBE_GIT_COMMIT='faecb196815e248d3ecfb03c680a4507229c2a56'
 """
 
 
+# `providerless` drops the in-tree cloud providers. In v1.20 it leaves the kubelet's image
+# credential providers in (cmd/kubelet/app imports them unconditionally), and the ECR one asks
+# the AWS SDK for credentials, which calls the cloud metadata address: their imports are cut out
+# of the source before the build (see _cut_credential_providers).
+GO_BUILD_TAGS = "providerless"
+LD_FLAGS = "-s -w"
+CREDENTIAL_PROVIDER_IMPORTS = {
+    "cmd/kubelet/app/plugins.go": ("aws", "azure", "gcp"),
+    "cmd/kubelet/app/options/globalflags.go": ("azure", "gcp"),  # only for their flags, gone when providerless
+}
+
+
+def build_key() -> str:
+    """Changes whenever what the build produces would: the cache holds one directory per key,
+    so machines holding binaries built another way rebuild instead of reusing them."""
+    recipe = "\n".join(
+        [SOURCE_PACKAGE, VERSION_FILE, GO_BUILD_TAGS, LD_FLAGS, " ".join(TARGETS), repr(CREDENTIAL_PROVIDER_IMPORTS)]
+    )
+    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+
+
 def _go_arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 
@@ -61,6 +83,19 @@ def _patch_reflect2(root: Path) -> None:
     (vendored / "go.mod").unlink(missing_ok=True)
 
 
+def _cut_credential_providers(root: Path) -> None:
+    """Remove the blank imports that link the in-tree image credential providers into the kubelet."""
+    for relative, providers in CREDENTIAL_PROVIDER_IMPORTS.items():
+        source = root / relative
+        text = source.read_text()
+        for provider in providers:
+            line = f'\t_ "k8s.io/kubernetes/pkg/credentialprovider/{provider}"\n'
+            if line not in text:  # another source revision: stop rather than build a kubelet that calls out
+                raise RuntimeError(f"{relative} does not import the {provider} credential provider as expected")
+            text = text.replace(line, "")
+        source.write_text(text)
+
+
 def _echo_make_line(line: str) -> bool:
     """Repeat make's own milestones and any error; the Go compiler is otherwise silent."""
     return line.startswith("+++") or "error" in line.lower() or "cannot" in line
@@ -83,6 +118,7 @@ def build_kube(apt: Apt, dest: Path, work_parent: Path) -> None:
         log("unpacking the kubernetes v1.20.2 source")
         root = _unpack_source(work, log_file)
         _patch_reflect2(root)
+        _cut_credential_providers(root)
         version_file = work / "kube-version"
         version_file.write_text(VERSION_FILE)
         env = {
@@ -90,7 +126,7 @@ def build_kube(apt: Apt, dest: Path, work_parent: Path) -> None:
             "PATH": f"{GO_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "CGO_ENABLED": "0",
             "GOPROXY": "off",
-            "GOFLAGS": "",
+            "GOFLAGS": f"-tags={GO_BUILD_TAGS}",
             "GOCACHE": str(work / "gocache"),  # inside work, so it is deleted with it
             "KUBE_GIT_VERSION_FILE": str(version_file),
         }
@@ -100,7 +136,8 @@ def build_kube(apt: Apt, dest: Path, work_parent: Path) -> None:
                 "make",
                 f"WHAT={' '.join(TARGETS.values())}",
                 f"KUBE_BUILD_PLATFORMS=linux/{_go_arch()}",
-                "GOLDFLAGS=-s -w",
+                f"GOLDFLAGS={LD_FLAGS}",
+                f"GOFLAGS=-tags={GO_BUILD_TAGS}",
             ],
             cwd=root,
             env=env,

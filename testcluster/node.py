@@ -19,6 +19,7 @@ from .apt import remove_tree
 from .controlplane import ControlPlane
 from .images import BUSYBOX_IMAGE, PAUSE_IMAGE
 from .install import Binaries, NodeBinaries
+from .netguard import harness_guard
 from .procs import Daemon, capture, free_ports, log, spawn, stop_daemons, wait_for
 
 NODE_NAME = "localhost"
@@ -36,6 +37,7 @@ class Node:
     daemons: list[Daemon] = field(default_factory=list)
     namespace: str | None = None
     host_paths_lock: IO[str] | None = None
+    guarded: bool = False  # the network guard samples while this node runs
 
     @property
     def parts(self) -> NodeBinaries:
@@ -64,6 +66,8 @@ class Node:
             raise ValueError("binaries lack the node parts: call ensure_all(node=True)")
         started = time.monotonic()
         node = cls(control_plane, binaries, control_plane.workdir / "node", node_id=secrets.token_hex(3))
+        harness_guard().start()
+        node.guarded = True
         try:
             node._track()
             runtime.create_cgroup_root(node.cgroup_root)
@@ -195,6 +199,9 @@ class Node:
 
     def stop(self) -> None:
         """Stop kubelet, every container and shim, then containerd; clean all it created."""
+        if self.guarded:  # one last look at every socket (pods included) before they go
+            harness_guard().stop()
+            self.guarded = False
         kubelets = [d for d in self.daemons if d.name == "kubelet"]
         stop_daemons(kubelets)
         if self.namespace:

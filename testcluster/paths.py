@@ -23,6 +23,13 @@ def bin_dir() -> Path:
     return path
 
 
+def kube_bin_dir(build_key: str) -> Path:
+    """The Kubernetes binaries of one build recipe (see kubebuild.build_key)."""
+    path = bin_dir() / f"kubernetes-{build_key}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def node_root() -> Path:
     """Extracted Debian packages for the node (containerd, runc, CNI plugins, busybox)."""
     return cache_root() / "node"

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .netguard import harness_guard
+
 
 def log(message: str) -> None:
     """Progress for humans; stderr so stdout stays machine-readable (KUBECONFIG=...)."""
@@ -133,6 +135,14 @@ class Daemon:
         return "\n".join(text[-lines:])
 
 
+def daemon_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every daemon's environment: the AWS SDK linked into Kubernetes 1.20 must never ask the
+    cloud metadata address for credentials (belt and braces beside the providerless build),
+    and the guard's mark puts the daemon and all its children under watch."""
+    base = env if env is not None else os.environ
+    return {**base, "AWS_EC2_METADATA_DISABLED": "true", **harness_guard().environment}
+
+
 def spawn(
     name: str, argv: Sequence[str | os.PathLike[str]], log_dir: Path, env: Mapping[str, str] | None = None
 ) -> Daemon:
@@ -145,7 +155,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env=dict(env) if env is not None else None,
+            env=daemon_environment(env),
         )
     return Daemon(name, proc, log_path)
 

@@ -16,6 +16,7 @@ import pytest
 
 from .controlplane import ControlPlane
 from .install import Binaries, ensure_all, ensure_registry
+from .netguard import guard_this_process, harness_guard
 from .node import Node
 from .registry import OciRegistry
 
@@ -40,6 +41,34 @@ def _or_fail(request: pytest.FixtureRequest, what: str, action: Callable[[], T])
     except Exception as error:
         reason = f"test cluster: could not {what}: {type(error).__name__}: {error}"
     pytest.fail(reason, pytrace=False)  # outside `except`: no chained traceback noise
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Mark this process before anything starts, so every child is watched, and refuse its own
+    DNS lookups and non-loopback connections outright."""
+    guard_this_process(harness_guard())
+
+
+@pytest.fixture(autouse=True)
+def network_guard() -> Iterator[None]:
+    """Fail the test during which a process of the run (this one, its children, the cluster's
+    daemons and pods) held a socket to a non-loopback address; the sampler also runs between checks."""
+    guard = harness_guard()
+    before = len(guard.violations)
+    yield
+    guard.check()
+    escaped = guard.violations[before:]
+    if escaped:
+        pytest.fail("network guard: traffic left loopback\n" + "\n".join(map(str, escaped)), pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Whatever the guard saw at any time (teardowns included) fails the whole run."""
+    guard = harness_guard()
+    guard.check()
+    if guard.violations:
+        print("\nnetwork guard: a process of this run left loopback\n" + guard.report(), flush=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -62,7 +62,7 @@ spec:
   terminationGracePeriodSeconds: 0
   containers:
   - name: httpd
-    image: kubehelm.test/busybox:1
+    image: 127.0.0.1/kubehelm/busybox:1
     imagePullPolicy: Never
     command: [sh, -c, 'mkdir -p /www && echo {WEB_PAGE} > /www/index.html && exec httpd -f -p 8080 -h /www']
 """
@@ -105,7 +105,7 @@ spec:
     spec:
       containers:
       - name: web
-        image: kubehelm.test/busybox:1
+        image: 127.0.0.1/kubehelm/busybox:1
         imagePullPolicy: Never
         command: [sleep, "3600"]
 """

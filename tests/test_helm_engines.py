@@ -41,7 +41,7 @@ spec:
       terminationGracePeriodSeconds: 0
       containers:
       - name: main
-        image: kubehelm.test/busybox:1
+        image: 127.0.0.1/kubehelm/busybox:1
         imagePullPolicy: Never
         command: [sleep, "3600"]
 """

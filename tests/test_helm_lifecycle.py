@@ -19,7 +19,7 @@ from tests.support.mcp import call_error, call_ok
 pytestmark = pytest.mark.anyio
 
 NAMESPACE = "khm-lifecycle"
-IMAGE = "kubehelm.test/busybox:1"
+IMAGE = "127.0.0.1/kubehelm/busybox:1"
 
 CHART = {
     "Chart.yaml": "apiVersion: v2\nname: sleeper\nversion: 1.0.0\nappVersion: '1'\n",

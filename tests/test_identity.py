@@ -54,7 +54,7 @@ metadata: {{name: {POD}, namespace: {TEAM}}}
 spec:
   terminationGracePeriodSeconds: 0
   containers:
-  - {{name: main, image: kubehelm.test/busybox:1, imagePullPolicy: Never, command: [sleep, "3600"]}}
+  - {{name: main, image: 127.0.0.1/kubehelm/busybox:1, imagePullPolicy: Never, command: [sleep, "3600"]}}
 ---
 {bound_role(TEAM, "pod-reader", rules("pods", "get", "list"), groups=("readers",))}
 ---

@@ -33,13 +33,13 @@ async def test_get_picks_fields(client: Client, sample_objects: str) -> None:
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {"name": "web", "namespace": sample_objects, "labels": {"app": "web"}},
-            "spec": {"template": {"spec": {"containers": [{"image": "kubehelm.test/busybox:1"}]}}},
+            "spec": {"template": {"spec": {"containers": [{"image": "127.0.0.1/kubehelm/busybox:1"}]}}},
         }
     )
     text, structured = await _call(client, "k8s_get_resource", {**args, "fields": fields, "output": "summary"})
     header, row = text.splitlines()
     assert header.split()[-3:] == ["METADATA.LABELS", "SPEC.TEMPLATE.SPEC.CONTAINERS[0].IMAGE", "STATUS.NOTHING"]
-    assert row.split()[0] == "web" and row.split()[-3:] == ['{"app":"web"}', "kubehelm.test/busybox:1", "<none>"]
+    assert row.split()[0] == "web" and row.split()[-3:] == ['{"app":"web"}', "127.0.0.1/kubehelm/busybox:1", "<none>"]
     assert structured["summary"]["name"] == "web" and structured["fields"] == fields
 
 

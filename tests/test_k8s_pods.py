@@ -36,7 +36,7 @@ spec:
   terminationGracePeriodSeconds: 0
   containers:
   - name: main
-    image: kubehelm.test/busybox:1
+    image: 127.0.0.1/kubehelm/busybox:1
     imagePullPolicy: Never
     command: [sh, -c, 'for i in $(seq 1 500); do echo "line $i"; done; echo "ERROR boom"; exec sleep 3600']
 ---
@@ -47,12 +47,12 @@ spec:
   terminationGracePeriodSeconds: 0
   containers:
   - name: httpd
-    image: kubehelm.test/busybox:1
+    image: 127.0.0.1/kubehelm/busybox:1
     imagePullPolicy: Never
     command: [sh, -c, 'mkdir -p /www && echo {PAGE} > /www/index.html && exec httpd -f -p 8080 -h /www']
     ports: [{{name: http, containerPort: 8080}}]
   - name: sidecar
-    image: kubehelm.test/busybox:1
+    image: 127.0.0.1/kubehelm/busybox:1
     imagePullPolicy: Never
     command: [sleep, "3600"]
 ---
@@ -71,7 +71,7 @@ spec:
   volumes: [{{name: state, emptyDir: {{}}}}]
   containers:
   - name: main
-    image: kubehelm.test/busybox:1
+    image: 127.0.0.1/kubehelm/busybox:1
     imagePullPolicy: Never
     volumeMounts: [{{name: state, mountPath: /state}}]
     # The first run exits; the restarted one stays up, so its previous log is known.

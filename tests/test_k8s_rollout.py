@@ -35,7 +35,7 @@ spec:
     spec:
       terminationGracePeriodSeconds: 0
       containers:
-      - {{name: web, image: kubehelm.test/busybox:1, imagePullPolicy: Never, command: [sleep, "3600"]}}
+      - {{name: web, image: 127.0.0.1/kubehelm/busybox:1, imagePullPolicy: Never, command: [sleep, "3600"]}}
 ---
 apiVersion: apps/v1
 kind: StatefulSet
@@ -49,7 +49,7 @@ spec:
     spec:
       terminationGracePeriodSeconds: 0
       containers:
-      - {{name: db, image: kubehelm.test/busybox:1, imagePullPolicy: Never, command: [sleep, "3600"]}}
+      - {{name: db, image: 127.0.0.1/kubehelm/busybox:1, imagePullPolicy: Never, command: [sleep, "3600"]}}
 """
 
 
@@ -111,7 +111,7 @@ async def test_deployment_restart_history_and_undo(client: Client, kubectl: Any,
     assert [r["revision"] for r in history["revisions"]] == [1, 2, 3]
     assert history["revisions"][0]["change_cause"] == "first"
     assert history["revisions"][1]["change_cause"] == "set CHANGE=2"
-    assert history["revisions"][0]["images"] == ["kubehelm.test/busybox:1"]
+    assert history["revisions"][0]["images"] == ["127.0.0.1/kubehelm/busybox:1"]
     owners = kubectl("get", "rs", "-n", NS, "-l", "app=web", "-o", "name")
     assert {f"replicaset.apps/{r['name']}" for r in history["revisions"]} == set(owners.split())
 
