@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.support.helm_servers import QuietFiles, git
+from kubehelm_mcp import create_client
+from tests.support.helm_servers import QuietFiles, git, local_settings
 from tests.support.loopback import LocalHttpServer
 from tests.support.mcp import call_error, call_ok
 
@@ -109,3 +110,47 @@ async def test_plugin_bad_input(repo_client: Client, tmp_path: Path) -> None:
     message = await call_error(repo_client, "helm_plugin_update", {"name": "hello"})
     assert message.startswith("Plugin hello is not installed.")
     assert await _plugins(repo_client, "v4") == {}
+
+
+def hooked_plugin(directory: Path, marker: Path) -> Path:
+    """A plugin whose install hook leaves `marker`: proof that its code ran on the server."""
+    write_plugin(directory, "0.1.0")
+    with (directory / "plugin.yaml").open("a") as spec:
+        spec.write(f'hooks:\n  install: "touch {marker}"\n')
+    return directory
+
+
+@MAJORS
+async def test_installing_a_plugin_runs_no_code_the_operator_did_not_allow(
+    helm_binaries: dict[str, Path], helm_home: Path, tmp_path: Path, major: str
+) -> None:
+    marker = tmp_path / "hook-ran"
+    trusted = tmp_path / "trusted"
+    untrusted = hooked_plugin(tmp_path / "untrusted" / "hello", marker)
+    (trusted / "plugins").mkdir(parents=True)
+    (trusted / "plugins" / "linked").symlink_to(untrusted)  # a link inside the allowed tree leads out of it
+    install = {"helm_version": major, "url_or_path": str(untrusted), **({"verify": False} if major == "v4" else {})}
+    plain = local_settings(helm_binaries, allow_destructive=False, allowed_plugin_sources=())
+    async with create_client(settings=plain) as default:
+        message = await call_error(default, "helm_plugin_install", install)
+        assert "destructive" in message and "--allow-destructive" in message, message
+        assert "destructive" in await call_error(default, "helm_plugin_update", {"helm_version": major, "name": "x"})
+    async with create_client(settings=plain.replace(read_only=True)) as read_only:
+        listed = {tool.name for tool in (await read_only.list_tools()).tools}
+        assert not {"helm_plugin_install", "helm_plugin_update"} & listed
+        assert "read-only" in await call_error(read_only, "helm_plugin_install", install)
+    async with create_client(settings=plain.replace(allow_destructive=True)) as destructive:
+        message = await call_error(destructive, "helm_plugin_install", install)
+        assert "is not among the server's --allowed-plugin-sources" in message, message
+    only_trusted = plain.replace(allow_destructive=True, allowed_plugin_sources=(f"{trusted}/*",))
+    async with create_client(settings=only_trusted) as guarded:
+        for source in (untrusted, trusted / "plugins" / "linked", f"file://{untrusted}"):
+            message = await call_error(guarded, "helm_plugin_install", {**install, "url_or_path": str(source)})
+            assert "--allowed-plugin-sources" in message, message
+        assert await _plugins(guarded, major) == {}
+    assert not marker.exists(), "a plugin's install hook ran on the server"
+
+    allowed = hooked_plugin(trusted / "plugins" / "hello", marker)
+    async with create_client(settings=only_trusted) as guarded:
+        await call_ok(guarded, "helm_plugin_install", {**install, "url_or_path": str(allowed)})
+    assert marker.exists()  # what the operator allowed does run

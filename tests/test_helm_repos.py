@@ -191,8 +191,8 @@ async def test_annotations_match_behaviour(repo_client: Client) -> None:
     tools = {t.name: t.annotations for t in (await repo_client.list_tools()).tools}
     read_only = ["helm_repo_list", "helm_search_repo", "helm_search_hub", "helm_plugin_list"]
     destructive = ["helm_repo_remove", "helm_registry_logout", "helm_plugin_uninstall", "helm_push"]
-    writes = ["helm_repo_add", "helm_repo_update", "helm_repo_index", "helm_pull", "helm_plugin_install"]
-    writes += ["helm_plugin_update", "helm_registry_login"]
+    destructive += ["helm_plugin_install", "helm_plugin_update"]  # they run the plugin's code on the server
+    writes = ["helm_repo_add", "helm_repo_update", "helm_repo_index", "helm_pull", "helm_registry_login"]
     for name in read_only:
         reader = tools[name]
         assert reader is not None and reader.read_only_hint is True, name

@@ -75,6 +75,20 @@ async def test_a_declared_oversized_body_is_refused_unread(limited: HttpServer, 
     assert response.headers["connection"] == "close"
 
 
+def test_a_client_that_keeps_sending_an_oversized_body_reads_the_413(limited: HttpServer) -> None:
+    """The server answers at once, then drops what still comes (within bounds) before it closes:
+    closing on unread data would send a reset, which can destroy the 413 before it is read."""
+    body = b"x" * (8 * 1024 * 1024)  # far more than the socket buffers hold
+    for _ in range(5):
+        with connect(limited.port) as sock:
+            sock.sendall(head("POST", "/mcp", limited.port, Content_Type=JSON, Content_Length=str(len(body))))
+            sock.sendall(body)
+            response = read_response(sock)
+            assert_too_large(response.status, response.json())
+            assert response.headers["connection"] == "close"
+            assert closed_by_server(sock)
+
+
 async def test_a_streamed_body_is_refused_once_it_passes_the_limit(limited: HttpServer) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(4):

@@ -11,16 +11,10 @@ import pytest
 
 from kubehelm_mcp.settings import Settings
 from tests.conftest import HttpServer, start_http_server, stop_http_server
+from tests.support.http import INITIALIZE, MCP_HEADERS
 
 pytestmark = pytest.mark.anyio
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 CORS_ORIGIN = "https://app.example.org"
 
 

@@ -118,7 +118,7 @@ spec:
       terminationGracePeriodSeconds: 0
       containers:
       - name: httpd
-        image: kubehelm.test/busybox:1
+        image: 127.0.0.1/kubehelm/busybox:1
         imagePullPolicy: Never
         command: [sh, -c, 'mkdir -p /www && echo ok > /www/index.html && echo started && exec httpd -f -p 8080 -h /www']
         ports: [{{name: http, containerPort: 8080}}]
@@ -429,6 +429,7 @@ async def test_no_tool_leaks_a_seeded_secret(world: World, server_settings: Sett
         per_call_credentials=True,
         allow_destructive=True,
         allowed_hosts=("127.0.0.1",),
+        allowed_plugin_sources=("file://*",),
         helm_hub_url=world.hub_url,
     )
     tools = {tool.name: tool for tool in all_tools()}

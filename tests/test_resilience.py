@@ -6,8 +6,10 @@ guards against hangs (generously); no test asserts how long anything took."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,9 @@ from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.server import ServerParts, build_parts
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.tooling import Annotations, Category, Tool, ToolInput, ToolResult
+from tests.conftest import start_http_server, stop_http_server
 from tests.support.cli import run
+from tests.support.http import get
 from tests.support.mcp import call_error, call_ok
 
 pytestmark = pytest.mark.anyio
@@ -111,7 +115,7 @@ async def test_breaker_opens_while_the_apiserver_is_down_and_closes_when_it_is_b
             helm = await call_error(client, "helm_list", {"all_namespaces": True})
         expected = f"The Kubernetes API server for context '{CONTEXT}' is unreachable; calls fail fast until "
         assert fast.startswith(expected), fast
-        assert f"UTC; it is retried every {RESET:g}s." in fast and "Last error: Cannot reach" in fast
+        assert "UTC, when it is checked again." in fast and "Last error: Cannot reach" in fast
         assert helm.startswith(expected), helm
         assert sample(parts, "kubehelm_mcp_calls_refused_total", {"reason": "circuit_open"}) == 2
         assert sample(parts, "kubehelm_mcp_tool_calls_total", {"tool": "helm_list", "outcome": "circuit_open"}) == 1
@@ -119,7 +123,7 @@ async def test_breaker_opens_while_the_apiserver_is_down_and_closes_when_it_is_b
         with anyio.fail_after(HANG_GUARD):
             assert (await call_ok(client, "k8s_list_contexts"))["items"]
 
-        # Half-open while the server is still down: one probe call goes through, fails, and reopens.
+        # Half-open while the server is still down: one probe (of /readyz) goes out, fails, and reopens.
         await wait_for_half_open(parts, plane)
         with anyio.fail_after(HANG_GUARD):
             probe = await call_error(client, "k8s_list_resources", NAMESPACES)
@@ -267,3 +271,98 @@ async def test_the_breaker_counts_a_call_that_timed_out_but_not_one_the_client_c
         assert guard.breakers.get(plane.server).last_error == "the call timed out"
     finally:
         await parts.close()
+
+
+# -- recovery: calls succeed soon after the cluster is back, not one breaker period later -----
+
+QUERY_TIMEOUT = 6.0  # short, so that calls hung by a frozen server run out of time within the outage
+CALLERS = 8  # enough calls hung at once to trip the breaker at its default (5 failures)
+# Seconds from the apiserver answering /readyz again to a call succeeding: generous. It took 16 to
+# 30 s (the default breaker period), and 60 s after a freeze as long as the query timeout.
+RECOVERED_WITHIN = 8.0
+
+
+def apiserver_ready(plane: ControlPlane) -> bool:
+    with contextlib.suppress(Exception):
+        return plane.client().ok("/readyz")
+    return False
+
+
+OUTAGES: dict[str, tuple[Callable[[ControlPlane], None], Callable[[ControlPlane], None]]] = {
+    "apiserver-frozen": (lambda p: p.pause("kube-apiserver"), lambda p: p.resume("kube-apiserver")),
+    "apiserver-restarted": (ControlPlane.stop_apiserver, lambda p: p.start_apiserver()),
+    "etcd-frozen": (lambda p: p.pause("etcd"), lambda p: p.resume("etcd")),
+}
+
+
+async def keep_calling(client: Client, successes: list[tuple[float, float]], stop: anyio.Event) -> None:
+    """Calls one after another; successes gets each good one's (start, end) times."""
+    while not stop.is_set():
+        started = anyio.current_time()
+        result = await client.call_tool("k8s_list_resources", NAMESPACES)
+        if result.is_error:
+            await anyio.sleep(0.05)
+        else:
+            successes.append((started, anyio.current_time()))
+
+
+@pytest.mark.parametrize("outage", OUTAGES)
+async def test_calls_succeed_within_seconds_of_the_cluster_coming_back(
+    plane: ControlPlane, settings: Settings, outage: str
+) -> None:
+    """Callers keep calling through an outage longer than their timeout (default breaker)."""
+    begin, end = OUTAGES[outage]
+    server = create_server(settings, query_timeout=QUERY_TIMEOUT)
+    successes: list[tuple[float, float]] = []
+    stop = anyio.Event()
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(create_client(server)) for _ in range(CALLERS)]
+        async with anyio.create_task_group() as tg:
+            for client in clients:
+                tg.start_soon(keep_calling, client, successes, stop)
+            await until(lambda: successes)
+            await anyio.to_thread.run_sync(begin, plane)
+            try:
+                await anyio.sleep(QUERY_TIMEOUT + 1)  # the calls in flight run out of time: the breaker opens
+            finally:
+                await anyio.to_thread.run_sync(end, plane)
+            with anyio.fail_after(HANG_GUARD):
+                while not await anyio.to_thread.run_sync(apiserver_ready, plane):  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            ready = anyio.current_time()
+            # A call that hung through the outage and was answered when it ended does not count.
+            await until(lambda: any(start >= ready for start, _ in successes))
+            stop.set()
+    await server_parts(server).close()
+    recovered = min(end for start, end in successes if start >= ready) - ready
+    assert recovered < RECOVERED_WITHIN, f"the first call succeeded {recovered:.1f} s after the cluster was back"
+
+
+async def test_readyz_reports_an_etcd_outage_and_an_open_breaker(
+    plane: ControlPlane, settings: Settings, tmp_path: Path
+) -> None:
+    server = start_http_server(settings, tmp_path, "--query-timeout", str(QUERY_TIMEOUT))
+    readyz = f"{server.base}/readyz"
+    try:
+        status, body = await anyio.to_thread.run_sync(get, readyz)
+        assert status == 200 and '"ready"' in body
+        plane.pause("etcd")  # the API server still answers /version, but serves nothing
+        try:
+            status, body = await anyio.to_thread.run_sync(get, readyz)
+        finally:
+            plane.resume("etcd")
+        assert status == 503 and "etcd" in body, body
+        await until(lambda: get(readyz)[0] == 200)
+
+        plane.stop_apiserver()
+        try:
+            async with Client(server.mcp_url) as client:
+                for _ in range(5):  # the default breaker opens after five failed calls
+                    await call_error(client, "k8s_list_resources", NAMESPACES)
+                status, body = await anyio.to_thread.run_sync(get, readyz)
+            assert status == 503 and "calls fail fast until" in body, body
+        finally:
+            await anyio.to_thread.run_sync(plane.start_apiserver)
+        await until(lambda: get(readyz)[0] == 200)  # /readyz itself probes: no call needs to come
+    finally:
+        stop_http_server(server)

@@ -54,7 +54,7 @@ spec:
     spec:
       containers:
       - name: api
-        image: kubehelm.test/busybox:1
+        image: 127.0.0.1/kubehelm/busybox:1
         command: [sleep, "3600"]
 """
 
@@ -99,7 +99,7 @@ def stuck_pod(kubectl: Any, applied: str) -> str:
         "-",
         stdin=f"apiVersion: v1\nkind: Pod\nmetadata: {{name: stuck, namespace: {applied}}}\nspec:\n"
         "  nodeSelector: {khm-nowhere: 'true'}\n"
-        "  containers: [{name: c, image: kubehelm.test/busybox:1, command: [sleep, '60']}]\n",
+        "  containers: [{name: c, image: 127.0.0.1/kubehelm/busybox:1, command: [sleep, '60']}]\n",
     )
     deadline = time.monotonic() + 30
     about_it = "--field-selector=involvedObject.name=stuck"
@@ -297,7 +297,7 @@ async def test_patch_types_diff_and_dry_run(client: Client, kubectl: Any, applie
     assert strategic["items"][0]["action"] == "patched"
     assert "+        - name: A" in strategic["diff"]
     image = kubectl("get", "deploy", "api", "-n", applied, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
-    assert image == "kubehelm.test/busybox:1"
+    assert image == "127.0.0.1/kubehelm/busybox:1"
 
     as_text = await call_ok(
         client,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes_asyncio.client import Configuration
+from mcp import Client
 
 from kubehelm_mcp import create_client
 from kubehelm_mcp.errors import InvalidInput
@@ -89,3 +90,23 @@ async def test_a_bomb_index_yaml_is_refused(helm_binaries: dict[str, Path], helm
             await call_ok(client, "helm_env")
     finally:
         repo.close()
+
+
+NOT_JSON = {
+    "!!binary": ("data: {blob: !!binary aGVsbG8=}", "uses the YAML tag !!binary, which has no JSON form"),
+    "!!set": ("data: !!set {a, b}", "uses the YAML tag !!set, which has no JSON form"),
+    "!!omap": ("data: !!omap [{a: '1'}]", "uses the YAML tag !!omap, which has no JSON form"),
+    "5000 digits": ("data: {n: " + "9" * 5000 + "}", "holds an integer of 5000 digits (at most 40)"),
+    ".inf": ("data: {n: .inf}", "holds the number .inf, which has no JSON form"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_JSON))
+async def test_values_without_a_json_form_are_refused_by_name(client: Client, case: str) -> None:
+    """Kubernetes objects are JSON: YAML-only values get one sentence naming them, not "Internal error"."""
+    body, reason = NOT_JSON[case]
+    manifest = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: not-json, namespace: default}}\n{body}\n"
+    for tool, extra in (("k8s_apply_resource", {"dry_run": True}), ("k8s_diff_resource", {})):
+        message = await call_error(client, tool, {"manifest": manifest, **extra})
+        assert message == f"The manifest is refused because it {reason}.", (tool, message)
+    await call_ok(client, "k8s_list_resources", {"kind": "configmaps", "namespace": "default"})  # still serving

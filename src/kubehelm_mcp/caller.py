@@ -58,6 +58,14 @@ class Caller:
         """A stable name for per-caller limits and logs: the subject, else the remote address."""
         return self.owner or self.remote or "local"
 
+    @property
+    def limit_key(self) -> str:
+        """key, but an unauthenticated remote by its host alone: its port changes with every
+        connection, which would give each connection a limit of its own."""
+        if self.principal is None and self.remote:
+            return self.remote.rsplit(":", 1)[0]
+        return self.key
+
 
 ANONYMOUS = Caller()
 

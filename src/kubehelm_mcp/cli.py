@@ -15,7 +15,7 @@ from kubehelm_mcp.api import create_server, server_parts
 from kubehelm_mcp.audit import audit_problem
 from kubehelm_mcp.hardening import harden
 from kubehelm_mcp.identity.config import identity_config_problem
-from kubehelm_mcp.logfilter import install_scrub_filter
+from kubehelm_mcp.logfilter import install_scrub_filter, server_secrets
 from kubehelm_mcp.settings import Settings, SettingsError, add_settings_arguments, load_settings
 from kubehelm_mcp.web.auth import auth_config_problem
 from kubehelm_mcp.web.tls import tls_problem
@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(level: str, log_format: str = "text") -> None:
+def _configure_logging(level: str, log_format: str = "text", known: tuple[str, ...] = ()) -> None:
     # stdout carries the MCP protocol in stdio mode, so every log line goes to stderr.
     logging.basicConfig(
         stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -43,7 +43,7 @@ def _configure_logging(level: str, log_format: str = "text") -> None:
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
         logging.captureWarnings(True)  # Python warnings become JSON lines too, not bare text
-    install_scrub_filter()  # no credential in any line, whoever logs it
+    install_scrub_filter(known=known)  # no credential in any line, whoever logs it
 
 
 async def _serve_stdio(server: Any, settings: Settings) -> None:
@@ -67,14 +67,15 @@ async def _serve_http(server: Any, settings: Settings) -> None:
         # JSON: uvicorn's loggers keep no text handlers of their own and reach the root's JSON one
         log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
     )
-    install_scrub_filter("uvicorn", "uvicorn.access")  # uvicorn's own handlers, when it has them
+    # uvicorn's own handlers, when it has them
+    install_scrub_filter("uvicorn", "uvicorn.access", known=server_secrets(settings))
     scheme = "https" if settings.tls_cert else "http"
     log.info("serving MCP on %s://%s:%d%s (SSE at /sse)", scheme, settings.host, settings.port, settings.path)
     await serve_drained(uvicorn_server)  # SIGTERM drains running calls (--shutdown-grace), then exits 0
 
 
 def serve(settings: Settings) -> None:
-    _configure_logging(settings.log_level, settings.log_format)
+    _configure_logging(settings.log_level, settings.log_format, server_secrets(settings))
     if settings.harden:
         harden()
     server = create_server(settings)

@@ -11,6 +11,7 @@ from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.clients import ClientPool, KubeCluster
 from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
+from kubehelm_mcp.localfiles import ServerFiles, read_local_file
 from kubehelm_mcp.settings import Settings
 
 ProgressReporter = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -41,6 +42,11 @@ class CallContext:
     helm: HelmService
     forwards: PortForwards  # the server's port-forwards: they outlive the call that opened them
     report_progress: ProgressReporter = field(default=_no_progress)
+    files: ServerFiles = field(default_factory=ServerFiles)  # the server's own credential files
+
+    def read_file(self, path: str, what: str) -> bytes:
+        """A caller's local file, checked and size-capped on the descriptor it is read from."""
+        return read_local_file(path, what, self.settings, self.files)
 
     async def cluster(self) -> KubeCluster:
         return await self.clients.get(self.target)

@@ -10,12 +10,13 @@ import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import create_model
+from pydantic import BaseModel, create_model
 
 from kubehelm_mcp import __version__
 from kubehelm_mcp.audit import AuditLog
 from kubehelm_mcp.caller import Ask, Caller, Principal, cannot_ask
 from kubehelm_mcp.context import SessionState
+from kubehelm_mcp.egress.proxy import EgressProxy
 from kubehelm_mcp.elicitation import Elicitor
 from kubehelm_mcp.helm.binaries import HelmBinaries
 from kubehelm_mcp.helm.service import HelmService
@@ -28,7 +29,7 @@ from kubehelm_mcp.pipeline import CallPipeline
 from kubehelm_mcp.schemas import input_schema, output_schema
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.telemetry.observer import Telemetry, telemetry_for
-from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, Tool
+from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, KubeconfigCredential, Tool
 from kubehelm_mcp.toolsets import all_tools
 from kubehelm_mcp.web.principal import PRINCIPAL_SCOPE_KEY
 
@@ -48,18 +49,20 @@ class ServerParts:
     metrics: Metrics
     forwards: PortForwards
     telemetry: Telemetry
+    egress: EgressProxy
 
     async def close(self) -> None:
         """Forwards first: they hold connections from the pool."""
         await self.forwards.close()
         await self.clients.close()
         await self.telemetry.flush()  # spans still buffered go out before the process ends
+        await self.egress.close()
         self.pipeline.audit.close()
 
 
-def _with_credentials(tool: AnyTool) -> AnyTool:
+def _with_credentials(tool: AnyTool, credentials: tuple[type[BaseModel], ...]) -> AnyTool:
     """The same tool whose input also accepts per-call cluster credentials."""
-    model = create_model(tool.input_model.__name__, __base__=(tool.input_model, ClusterCredentials))
+    model = create_model(tool.input_model.__name__, __base__=(tool.input_model, *credentials))
     return Tool(
         name=tool.name,
         description=tool.description,
@@ -132,22 +135,35 @@ def build_parts(settings: Settings) -> ServerParts:
     async def api_for(target: ClusterTarget) -> KubeApi:
         return (await clients.get(target)).api
 
+    egress = EgressProxy(settings.allowed_hosts)  # what helm fetches meets the URL arguments' rule
     helm = HelmService(
         HelmBinaries(settings.helm_v3_binary, settings.helm_v4_binary),
         api_for,
         settings.helm_read_engine,
         settings.helm_write_engine,
         observer=telemetry,
+        egress=egress,
     )
     tools = all_tools()
-    if settings.per_call_credentials:
-        tools = [_with_credentials(t) for t in tools]
+    wanted: list[tuple[type[BaseModel], bool]] = [
+        (ClusterCredentials, settings.per_call_credentials),
+        (KubeconfigCredential, settings.per_call_kubeconfig),
+    ]
+    credentials = tuple(model for model, on in wanted if on)
+    if credentials:
+        tools = [_with_credentials(t, credentials) for t in tools]
     forwards = PortForwards()
     metrics.port_forwards.set_function(lambda: len(forwards))
     audit = AuditLog.open(settings)  # the HTTP app's auth middleware writes to it too (pipeline.audit)
     pipeline = CallPipeline(settings, tools, clients, helm, metrics, forwards, telemetry=telemetry, audit=audit)
     return ServerParts(
-        settings=settings, pipeline=pipeline, clients=clients, metrics=metrics, forwards=forwards, telemetry=telemetry
+        settings=settings,
+        pipeline=pipeline,
+        clients=clients,
+        metrics=metrics,
+        forwards=forwards,
+        telemetry=telemetry,
+        egress=egress,
     )
 
 

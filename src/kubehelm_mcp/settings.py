@@ -122,6 +122,13 @@ class Settings:
             "kube_insecure_tls inputs to every tool."
         ),
     )
+    per_call_kubeconfig: bool = field(
+        default=False,
+        metadata=_opt(
+            "Add a per-call kubeconfig path input to every tool; such a file may name no exec or "
+            "auth-provider credential plugin (nothing it says is ever run)."
+        ),
+    )
     max_response_bytes: int = field(default=64 * 1024, metadata=_opt("Response budget per tool result, in bytes."))
     reveal_secrets: bool = field(
         default=False, metadata=_opt("Show Secret values instead of redacting them (not recommended).")
@@ -156,11 +163,26 @@ class Settings:
             "Comma-separated directories local path inputs must lie under (default: anywhere but sensitive places)."
         ),
     )
+    max_file_bytes: int = field(
+        default=4 * 1024 * 1024,
+        metadata=_opt(
+            "Largest local file a tool reads the content of (values_files, set_file, a per-call kubeconfig "
+            "and the files it names), in bytes; a larger one is refused before it is read."
+        ),
+    )
+    allowed_plugin_sources: tuple[str, ...] = field(
+        default=(),
+        metadata=_opt(
+            "Comma-separated globs of the plugin sources helm_plugin_install may install from: a local path "
+            "(matched after symlinks are resolved) or a URL. Installing a plugin runs its code on the server, "
+            "so empty (the default) refuses every plugin install."
+        ),
+    )
     allowed_hosts: tuple[str, ...] = field(
         default=(),
         metadata=_opt(
-            "Comma-separated host globs or CIDRs that URL inputs may reach although they are loopback, "
-            "private, link-local or cloud-metadata addresses (refused by default)."
+            "Comma-separated host globs or CIDRs that URL inputs and helm's fetches may reach although they "
+            "are loopback, private, link-local, shared or cloud-metadata addresses (refused by default)."
         ),
     )
     query_timeout: float = field(default=30.0, metadata=_opt("Timeout in seconds for read tools."))
@@ -189,8 +211,11 @@ class Settings:
         metadata=_opt("Consecutive transient failures of calls to one cluster that open its circuit breaker."),
     )
     breaker_reset_seconds: float = field(
-        default=30.0,
-        metadata=_opt("Seconds an open circuit breaker fails calls fast before one probe call may try the cluster."),
+        default=5.0,
+        metadata=_opt(
+            "Longest wait, in seconds, of an open circuit breaker before it probes the cluster's /readyz again: "
+            "the first probe comes after 1 s, each failed one doubles the wait up to this."
+        ),
     )
     max_concurrent_calls: int = field(
         default=32,
@@ -301,6 +326,40 @@ class Settings:
     max_connections: int = field(
         default=1000,
         metadata=_opt("HTTP/SSE: connections served at once; beyond that a request gets 503."),
+    )
+    session_idle_timeout: float = field(
+        default=300.0,
+        metadata=_opt(
+            "HTTP/SSE: seconds after which an idle Streamable HTTP session (no request in flight, no open "
+            "stream) or legacy SSE stream (no message either way, no call running) is closed."
+        ),
+    )
+    max_sessions: int = field(
+        default=1000,
+        metadata=_opt(
+            "HTTP: Streamable HTTP sessions open at once; anonymous callers get 90% of them, the rest is kept "
+            "for authenticated ones; beyond that a new session gets 503."
+        ),
+    )
+    max_sessions_per_caller: int = field(
+        default=100,
+        metadata=_opt(
+            "HTTP: Streamable HTTP sessions one caller (its principal, else its address) may hold open; one "
+            "more gets 429."
+        ),
+    )
+    max_sse_streams: int = field(
+        default=100,
+        metadata=_opt(
+            "SSE: legacy SSE streams open at once (at most half of --max-connections); anonymous callers get "
+            "90% of them; beyond that a new stream gets 503."
+        ),
+    )
+    max_sse_streams_per_caller: int = field(
+        default=10,
+        metadata=_opt(
+            "SSE: legacy SSE streams one caller (its principal, else its address) may hold open; one more gets 429."
+        ),
     )
     shutdown_grace: float = field(
         default=25.0,
@@ -463,6 +522,8 @@ def _validate(settings: Settings) -> None:
         )
     if settings.max_response_bytes < 1024:
         raise SettingsError("--max-response-bytes must be at least 1024.")
+    if settings.max_file_bytes < 1024:
+        raise SettingsError("--max-file-bytes must be at least 1024.")
     _validate_resilience(settings)
     _validate_http(settings)
     bad_rules = [rule for rule in settings.confirm if rule.count(":") not in (0, 2) or "" in rule.split(":")]
@@ -474,11 +535,22 @@ def _validate_http(settings: Settings) -> None:
     for name in ("max_body_bytes", "max_header_bytes"):
         if getattr(settings, name) < 1024:
             raise SettingsError(f"--{name.replace('_', '-')} must be at least 1024.")
-    for name in ("read_timeout", "keep_alive_timeout"):
+    for name in ("read_timeout", "keep_alive_timeout", "session_idle_timeout"):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"--{name.replace('_', '-')} must be more than 0.")
-    if settings.max_connections < 1:
-        raise SettingsError("--max-connections must be at least 1.")
+    counts = (
+        "max_connections",
+        "max_sessions",
+        "max_sessions_per_caller",
+        "max_sse_streams",
+        "max_sse_streams_per_caller",
+    )
+    for name in counts:
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"--{name.replace('_', '-')} must be at least 1.")
+    for name in ("max_sse_streams", "max_sse_streams_per_caller"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"--{name.replace('_', '-')} must be at least 1.")
     if settings.shutdown_grace < 0:
         raise SettingsError("--shutdown-grace must be 0 or more.")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from kubehelm_mcp.validators import ContextName, KubeconfigPath, NamespaceName
 
@@ -60,11 +60,36 @@ class ToolInput(BaseModel):
 class ClusterCredentials(BaseModel):
     """Per-call cluster overrides, added to every tool only with --per-call-credentials."""
 
-    kubeconfig: KubeconfigPath | None = Field(None, description="Path of a kubeconfig file.")
     kube_apiserver: str | None = Field(None, description="API server URL.")
     kube_token: str | None = Field(None, description="Bearer token.")
     kube_tls_server_name: str | None = Field(None, description="TLS server name for the API server.")
     kube_insecure_tls: bool = Field(False, description="Skip TLS verification.")
+
+    @model_validator(mode="after")
+    def _apiserver_brings_its_token(self) -> ClusterCredentials:
+        # Without a token the call would authenticate with the server's own kubeconfig
+        # credentials (a client certificate) to an address the caller chose.
+        if self.kube_apiserver and not self.kube_token:
+            raise ValueError("kube_apiserver needs kube_token: the server never sends its own credentials there")
+        return self
+
+
+class KubeconfigCredential(BaseModel):
+    """A per-call kubeconfig file, added to every tool only with --per-call-kubeconfig."""
+
+    kubeconfig: KubeconfigPath | None = Field(None, description="Path of a kubeconfig file.")
+
+
+class Holds(StrEnum):
+    """What a result field holds, when its redaction needs more than the Secret rule every field gets
+    (the shaping step reads it from the field's annotation; README "Secrets, logs and files")."""
+
+    HELM_VALUES = "helm_values"  # a values tree: credential-looking keys and values redacted
+    WRITES = "writes"  # a write's [{"before": object, "after": object}]: what it wrote on a Secret redacted
+
+
+HelmValues = Annotated[dict[str, Any] | None, Holds.HELM_VALUES]
+WriteStates = Annotated[list[dict[str, Any]] | None, Holds.WRITES]
 
 
 class ToolResult(BaseModel):

@@ -3,6 +3,8 @@ handler runs, so a name, selector, path or URL never reaches the cluster or the 
 
 Path and URL checks read the server's settings (`allowed_paths`, `allowed_hosts`) from pydantic's
 validation context (`{"settings": Settings}`, passed by the pipeline); without it the defaults apply.
+The server's own credential files come in the same context (SERVER_FILES); a checked path is
+returned resolved and absolute, so the tool uses exactly the path that was checked.
 A host name in a URL is resolved to check its addresses; when the context holds a PENDING_HOSTS list
 the name is put there instead and the pipeline resolves it off the event loop (`check_pending_host`).
 """
@@ -10,9 +12,7 @@ the name is put there instead and the pipeline resolves it off the event loop (`
 from __future__ import annotations
 
 import fnmatch
-import ipaddress
 import re
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,8 +22,10 @@ import anyio
 from pydantic import AfterValidator, ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from kubehelm_mcp.egress import rules as egress_rules
 from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.helm.args import duration_seconds
+from kubehelm_mcp.localfiles import ServerFiles, chart_tree_refusal, refusal, stat_of
 from kubehelm_mcp.settings import Settings
 
 MAX_DURATION_SECONDS = 24 * 3600
@@ -46,7 +48,6 @@ _SELECTOR_TERM = re.compile(
 )
 _FIELD_TERM = re.compile(r"^\s*[A-Za-z0-9_.\[\]-]+\s*(?:==|!=|=)\s*(?:[^,\\]|\\.)*$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_METADATA_HOSTS = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
 
 
 def _refuse(message: str) -> PydanticCustomError:
@@ -139,13 +140,8 @@ def _duration(value: str) -> str:
 
 # --- paths -------------------------------------------------------------------------------------
 
-_SENSITIVE_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-")
-_SENSITIVE_TREES = ("/proc", "/sys", "/dev")
-_SECRET_DIRS = (".ssh", ".aws")
-
-
-def _under(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+SERVER_FILES = "server_files"
+CHECKED_PATHS = "checked_paths"  # context list the resolved local paths are added to, for a recheck at use
 
 
 def _resolve(value: str) -> Path:
@@ -155,99 +151,72 @@ def _resolve(value: str) -> Path:
         raise _refuse(f"path {_shown(value)} cannot be resolved") from None
 
 
-def check_path(value: str, settings: Settings, *, kubeconfig: bool = False) -> str:
-    """A local path that resolves (symlinks followed) outside the places no tool may read or write."""
+def _server_files(info: ValidationInfo | None) -> ServerFiles:
+    context = info.context if info is not None else None
+    found = context.get(SERVER_FILES) if isinstance(context, dict) else None
+    return found if isinstance(found, ServerFiles) else ServerFiles()
+
+
+def check_path(value: str, settings: Settings, files: ServerFiles | None = None, *, kubeconfig: bool = False) -> str:
+    """A local path that resolves (symlinks followed) outside the places no tool may read or write
+    (kubehelm_mcp.localfiles); the resolved absolute path, which is what the tool then uses, so what
+    was checked is what helm gets, whatever a symlink on the way points at later."""
     _plain(value, "path", MAX_PATH)
     if not value:
         raise _refuse("path is empty")
     if value.startswith("-"):
         raise _refuse(f"path {_shown(value)} starts with '-', which helm would read as a flag; prefix it with ./")
     resolved = _resolve(value)
-    secret_dirs = _SECRET_DIRS if kubeconfig else (*_SECRET_DIRS, ".kube")
-    if (
-        str(resolved) in _SENSITIVE_FILES
-        or any(_under(resolved, Path(tree)) for tree in _SENSITIVE_TREES)
-        or any(part in secret_dirs for part in resolved.parts)
-    ):
-        raise _refuse(f"path {_shown(value)} leads to {resolved}, a place the server never reads or writes")
-    roots = [Path(root).expanduser().resolve() for root in settings.allowed_paths]
-    if roots and not any(_under(resolved, root) for root in roots):
-        raise _refuse(f"path {_shown(value)} is outside the server's --allowed-paths")
-    return value
+    reason = refusal(resolved, settings, files or ServerFiles(), stat_of(resolved), kubeconfig=kubeconfig)
+    if reason:
+        raise _refuse(f"path {_shown(value)} {reason}")
+    return str(resolved)
+
+
+def local_path(value: str, info: ValidationInfo, *, kubeconfig: bool = False) -> str:
+    """check_path with the settings and server files of the validation context; the resolved path
+    is also noted there (CHECKED_PATHS) so the pipeline can recheck it right before the tool runs."""
+    resolved = check_path(value, _settings(info), _server_files(info), kubeconfig=kubeconfig)
+    context = info.context
+    checked = context.get(CHECKED_PATHS) if isinstance(context, dict) else None
+    if isinstance(checked, list):
+        checked.append(resolved)
+    return resolved
 
 
 def _path(value: str, info: ValidationInfo) -> str:
-    return check_path(value, _settings(info))
+    return local_path(value, info)
 
 
 def _kubeconfig_path(value: str, info: ValidationInfo) -> str:
-    return check_path(value, _settings(info), kubeconfig=True)
+    return local_path(value, info, kubeconfig=True)
+
+
+def chart_path(value: str, info: ValidationInfo) -> str:
+    """A local chart (directory or archive): a path, and a directory must hold no symlink to a place
+    no tool may read (helm would follow it while rendering)."""
+    resolved = local_path(value, info)
+    reason = chart_tree_refusal(Path(resolved), _settings(info), _server_files(info))
+    if reason:
+        raise _refuse(f"chart directory {_shown(value)} {reason}")
+    return resolved
 
 
 # --- URLs --------------------------------------------------------------------------------------
 
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def _host_allowed(host: str, addresses: list[Address], settings: Settings) -> bool:
-    for pattern in settings.allowed_hosts:
-        try:
-            network = ipaddress.ip_network(pattern, strict=False)
-        except ValueError:
-            if fnmatch.fnmatch(host.lower(), pattern.lower()):
-                return True
-            continue
-        if any(address.version == network.version and address in network for address in addresses):
-            return True
-    return False
-
-
-def _literal(host: str) -> Address | None:
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        return None
-
-
-def _addresses(host: str) -> list[Address]:
-    literal = _literal(host)
-    if literal is not None:
-        return [literal]
+def _addresses(host: str) -> list[egress_rules.Address]:
     try:  # blocking (bounded by the resolver's own timeout): the pipeline runs it in a worker thread
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
+        return egress_rules.resolve(host)
+    except egress_rules.Unresolvable:
         raise _refuse(f"the URL host {_shown(host)} cannot be resolved") from None
-    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
-def _internal(address: Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address in _METADATA_HOSTS:
-        return "a cloud metadata address"
-    for attr, what in (
-        ("is_loopback", "a loopback address"),
-        ("is_unspecified", "an unspecified address"),
-        ("is_link_local", "a link-local address"),
-        ("is_private", "a private address"),
-        ("is_multicast", "a multicast address"),
-        ("is_reserved", "a reserved address"),
-    ):
-        if getattr(address, attr):
-            return what
-    return None
-
-
-def _check_addresses(host: str, addresses: list[Address], settings: Settings) -> None:
-    if _host_allowed(host, addresses, settings):
-        return
-    for address in addresses:
-        reason = _internal(address)
-        if reason:
-            raise _refuse(
-                f"the URL host {_shown(host)} is {reason} ({address}), refused unless --allowed-hosts permits it"
-            )
+def _check_addresses(host: str, addresses: list[egress_rules.Address], settings: Settings) -> None:
+    """The egress rule (kubehelm_mcp.egress.rules), which the egress proxy applies to helm's fetches too."""
+    refused = egress_rules.refusal(host, addresses, settings.allowed_hosts)
+    if refused is not None:
+        raise _refuse(refused.sentence(f"the URL host {_shown(host)}"))
 
 
 async def check_pending_host(pending: PendingHost, settings: Settings) -> None:
@@ -257,7 +226,12 @@ async def check_pending_host(pending: PendingHost, settings: Settings) -> None:
 
 
 def check_url(
-    value: str, settings: Settings, schemes: tuple[str, ...], pending: list[PendingHost] | None = None, where: str = ""
+    value: str,
+    settings: Settings,
+    schemes: tuple[str, ...],
+    pending: list[PendingHost] | None = None,
+    where: str = "",
+    files: ServerFiles | None = None,
 ) -> str:
     """A URL with an allowed scheme whose host resolves to public addresses only, unless
     --allowed-hosts names the host or one of its addresses (SSRF guard). With `pending`, a host
@@ -272,11 +246,11 @@ def check_url(
     if parts.scheme.lower() not in schemes:
         raise _refuse(f"the URL {_shown(value)} must use one of the schemes {', '.join(schemes)}")
     if parts.scheme.lower() == "file":
-        check_path(unquote(parts.path), settings)
+        check_path(unquote(parts.path), settings, files)
         return value
     if not host:
         raise _refuse(f"the URL {_shown(value)} has no host")
-    if pending is not None and _literal(host) is None:
+    if pending is not None and egress_rules.literal(host) is None and not egress_rules.is_localhost_name(host):
         pending.append(PendingHost(where, host))
         return value
     _check_addresses(host, _addresses(host), settings)
@@ -285,21 +259,27 @@ def check_url(
 
 def _url(*schemes: str) -> Any:
     def check(value: str, info: ValidationInfo) -> str:
-        return check_url(value, _settings(info), schemes, *_pending(info))
+        return check_url(value, _settings(info), schemes, *_pending(info), _server_files(info))
 
     return AfterValidator(check)
 
 
-def _url_or_path(*schemes: str) -> Any:
-    """A value that is a URL when it has a scheme, else a local path."""
+def _url_or_local(value: str, info: ValidationInfo, schemes: tuple[str, ...]) -> str:
+    """A value that is a URL when it has a scheme, else a local path (returned resolved)."""
+    if _SCHEME.match(value):
+        return check_url(value, _settings(info), schemes, *_pending(info), _server_files(info))
+    return local_path(value, info)
 
+
+def check_source(value: str, info: ValidationInfo, schemes: tuple[str, ...]) -> str:
+    """A URL or local path helm will fetch from though no argument names it (a Chart.yaml dependency
+    repository): held to the rules of a URL or path argument."""
+    return _url_or_local(value, info, schemes)
+
+
+def _url_or_path(*schemes: str) -> Any:
     def check(value: str, info: ValidationInfo) -> str:
-        settings = _settings(info)
-        return (
-            check_url(value, settings, schemes, *_pending(info))
-            if _SCHEME.match(value)
-            else check_path(value, settings)
-        )
+        return _url_or_local(value, info, schemes)
 
     return AfterValidator(check)
 
@@ -307,23 +287,40 @@ def _url_or_path(*schemes: str) -> Any:
 def _chart_ref(value: str, info: ValidationInfo) -> str:
     """A chart: an oci/http(s) URL, a local path, or repo/name (a path only when it looks like one
     or exists, since helm looks for a local directory first)."""
-    settings = _settings(info)
+    settings, files = _settings(info), _server_files(info)
     _cli_word(value)
     if _SCHEME.match(value):
-        return check_url(value, settings, ("oci", "http", "https", "file"), *_pending(info))
+        return check_url(value, settings, ("oci", "http", "https", "file"), *_pending(info), files)
     looks_local = value.startswith(("/", ".", "~")) or value.endswith((".tgz", ".tar.gz"))
     if looks_local or _resolve(value).exists():
-        return check_path(value, settings)
+        return chart_path(value, info)
     return value
 
 
 def _key_path(value: str, info: ValidationInfo) -> str:
-    """--set-file's key=path: the path part is checked like any path."""
+    """--set-file's key=path: the path part is checked like any path, and made absolute."""
     key, sep, path = value.partition("=")
     if not sep or not key:
         raise _refuse(f"set_file item {_shown(value)} must be key=path")
-    check_path(path, _settings(info))
-    return value
+    return f"{key}={local_path(path, info)}"
+
+
+def _plugin_source(value: str, info: ValidationInfo) -> str:
+    """A plugin directory, archive or URL, which must also match --allowed-plugin-sources: installing
+    a plugin runs its code (its install hook, then every command) as the server's user."""
+    source = _url_or_local(value, info, ("http", "https", "file", "git", "ssh"))
+    if not any(fnmatch.fnmatchcase(source, pattern) for pattern in _settings(info).allowed_plugin_sources):
+        raise _refuse(
+            f"plugin source {_shown(source)} is not among the server's --allowed-plugin-sources "
+            "(installing a plugin runs its code on the server)"
+        )
+    return source
+
+
+def _starter(value: str, info: ValidationInfo) -> str:
+    """helm create's starter: a name under helm's starters directory, or a path checked like any other."""
+    _cli_word(value)
+    return local_path(value, info) if "/" in value or value.startswith((".", "~")) else value
 
 
 ContextName = Annotated[str, AfterValidator(lambda v: _plain(v, "context name", 253))]
@@ -347,13 +344,15 @@ FieldSelector = Annotated[str, AfterValidator(_field_selector)]
 Duration = Annotated[str, AfterValidator(_duration)]
 CliWord = Annotated[str, AfterValidator(_cli_word)]
 LocalPath = Annotated[str, AfterValidator(_path)]
+ChartPath = Annotated[str, AfterValidator(chart_path)]
 KubeconfigPath = Annotated[str, AfterValidator(_kubeconfig_path)]
 KeyPath = Annotated[str, AfterValidator(_key_path)]
 ChartRef = Annotated[str, AfterValidator(_chart_ref)]
+StarterRef = Annotated[str, AfterValidator(_starter)]
 RepoUrl = Annotated[str, _url("http", "https")]
 RegistryUrl = Annotated[str, _url("oci")]
 ValuesFile = Annotated[str, _url_or_path("http", "https")]
-PluginSource = Annotated[str, _url_or_path("http", "https", "file", "git", "ssh")]
+PluginSource = Annotated[str, AfterValidator(_plugin_source)]
 
 
 def _registry_host(value: str, info: ValidationInfo) -> str:

@@ -102,13 +102,17 @@ class HubServer(LocalHttpServer):
 
 
 def local_settings(helm_binaries: dict[str, Path], **changes: Any) -> Settings:
-    """A server for the repository tools: no cluster needed, destructive tools allowed."""
+    """A server for the repository tools: no cluster needed, destructive tools (plugin installs from
+    any source among them) allowed."""
     return Settings(
-        helm_v3_binary=str(helm_binaries["v3"]),
-        helm_v4_binary=str(helm_binaries["v4"]),
-        allow_destructive=True,
-        allowed_hosts=("127.0.0.1",),  # the local repository, registry and hub servers
-        **changes,
+        **{
+            "helm_v3_binary": str(helm_binaries["v3"]),
+            "helm_v4_binary": str(helm_binaries["v4"]),
+            "allow_destructive": True,
+            "allowed_hosts": ("127.0.0.1",),  # the local repository, registry and hub servers
+            "allowed_plugin_sources": ("*",),
+            **changes,
+        }
     )
 
 

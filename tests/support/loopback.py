@@ -26,16 +26,16 @@ def send_json(handler: http.server.BaseHTTPRequestHandler, document: Any, status
 class LocalHttpServer:
     """Serving from construction until `close` (or the end of a `with` block)."""
 
-    def __init__(self, handler: Any, tls: tuple[Path, Path] | None = None) -> None:
-        """tls: a certificate and key to serve https with."""
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def __init__(self, handler: Any, tls: tuple[Path, Path] | None = None, host: str = "127.0.0.1") -> None:
+        """tls: a certificate and key to serve https with; host: a loopback address to listen on."""
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), handler)
         scheme = "http"
         if tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*tls)
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
             scheme = "https"
-        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"{scheme}://{host}:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
 

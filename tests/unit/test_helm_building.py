@@ -19,7 +19,9 @@ from kubehelm_mcp.helm.args import (
 )
 from kubehelm_mcp.helm.cli import helm_error, parse_json_output
 from kubehelm_mcp.helm.manifests import hooks_text, render_documents, split_manifest
-from kubehelm_mcp.helm.values import ValueSources, coalesce_values, redact_values, values_args
+from kubehelm_mcp.helm.values import ValueSources, coalesce_values, values_args
+from kubehelm_mcp.localfiles import ServerFiles, read_local_file
+from kubehelm_mcp.settings import Settings
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("5m0s", 300), ("1h30m", 5400), ("1.5s", 1.5)])
@@ -83,17 +85,24 @@ def test_arg_list() -> None:
     ]
 
 
-def test_inline_values_travel_in_a_private_temp_file(tmp_path: Path) -> None:
+def read_file(path: str, what: str) -> bytes:
+    """The default local-file policy, as a handler's ctx.read_file applies it."""
+    return read_local_file(path, what, Settings(), ServerFiles())
+
+
+def test_values_and_files_travel_in_private_temp_copies(tmp_path: Path) -> None:
     values_file = tmp_path / "v.yaml"
     values_file.write_text("a: 1\n")
     sources = ValueSources({"secret": "x"}, [str(values_file)], ["a=2"], ["b=c"], ["d=" + str(values_file)])
-    with values_args(sources) as args:
-        temp = args[3]
-        assert args[:4] == ["--values", str(values_file), "--values", temp]
-        assert args[4:] == ["--set", "a=2", "--set-string", "b=c", "--set-file", f"d={values_file}"]
-        assert stat.S_IMODE(os.stat(temp).st_mode) == 0o600
+    with values_args(sources, read_file) as args:
+        copy, temp, file_copy = args[1], args[3], args[-1].removeprefix("d=")
+        assert args[::2][:2] == ["--values", "--values"]
+        assert args[4:-1] == ["--set", "a=2", "--set-string", "b=c", "--set-file"]
+        for private in (copy, temp, file_copy):
+            assert stat.S_IMODE(os.stat(private).st_mode) == 0o600 and private != str(values_file)
         assert Path(temp).read_text() == "secret: x\n"
-    assert not Path(temp).exists()
+        assert Path(copy).read_text() == Path(file_copy).read_text() == "a: 1\n"
+    assert not Path(temp).exists() and not Path(copy).exists()
 
 
 def test_values_files_are_checked_first(tmp_path: Path) -> None:
@@ -106,32 +115,8 @@ def test_values_files_are_checked_first(tmp_path: Path) -> None:
         (scalar, "must hold a YAML mapping"),
         (tmp_path / "no", "does not exist"),
     ):
-        with pytest.raises(InvalidInput, match=message), values_args(ValueSources(values_files=[str(path)])):
+        with pytest.raises(InvalidInput, match=message), values_args(ValueSources(values_files=[str(path)]), read_file):
             pass
-
-
-def test_redaction_of_credential_like_keys() -> None:
-    values = {
-        "auth": {"password": "p", "user": "u"},
-        "apiKey": "k",
-        "tls_key": "t",
-        "monkey": "m",
-        "keyring": "r",
-        "credentials": {"nested": ["a", {"b": 1}]},
-        "tokens": None,
-        "image": {"tag": "1"},
-    }
-    assert redact_values(values) == {
-        "auth": {"password": "[REDACTED]", "user": "u"},
-        "apiKey": "[REDACTED]",
-        "tls_key": "[REDACTED]",
-        "monkey": "m",
-        "keyring": "r",
-        "credentials": {"nested": ["[REDACTED]", {"b": "[REDACTED]"}]},
-        "tokens": None,
-        "image": {"tag": "1"},
-    }
-    assert redact_values(values, reveal=True) is values
 
 
 def test_coalesce_values_like_helm_get_values_all() -> None:

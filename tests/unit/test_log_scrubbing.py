@@ -8,9 +8,13 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from starlette.requests import ClientDisconnect
 
 from kubehelm_mcp import cli
-from kubehelm_mcp.logfilter import ScrubFilter, install_scrub_filter
+from kubehelm_mcp.logfilter import ScrubFilter, install_scrub_filter, server_secrets
+from kubehelm_mcp.logthrottle import LogThrottle
+from kubehelm_mcp.logwire import WireFilter
+from kubehelm_mcp.settings import Settings
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJtY3AtbGVhayJ9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
 OPAQUE = "s3cr3t-opaque-value-4242"
@@ -99,3 +103,73 @@ def test_the_cli_logging_setup_installs_it() -> None:
         for other in root.handlers:
             for f in [f for f in other.filters if isinstance(f, ScrubFilter)]:
                 other.removeFilter(f)
+
+
+@pytest.mark.parametrize(
+    "param", ["access_token", "api_token", "id_token", "token", "client_secret", "X-Amz-Signature", "sig", "code"]
+)
+def test_credential_query_parameters_are_scrubbed(sink: io.StringIO, param: str) -> None:
+    logging.getLogger("khm-test-scrub").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", f"/mcp?page=2&{param}={OPAQUE}&x=1", "1.1", 200
+    )
+    assert OPAQUE not in sink.getvalue() and f"/mcp?page=2&{param}=[REDACTED]&x=1" in sink.getvalue()
+
+
+def test_the_servers_own_secrets_are_removed_whatever_their_shape() -> None:
+    settings = Settings(auth_token="plain-static-9f8e7d", obo_client_secret="obo-client-6a5b4c")
+    assert set(server_secrets(settings)) >= {"plain-static-9f8e7d", "obo-client-6a5b4c"}
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "got %s and %s", server_secrets(settings), None)
+    ScrubFilter(server_secrets(settings)).filter(record)
+    assert "plain-static" not in record.getMessage() and "obo-client" not in record.getMessage()
+
+
+def test_repeated_input_is_bounded(sink: io.StringIO) -> None:
+    logging.getLogger("khm-test-scrub").warning("unknown tool %s", "n" * 1_000_000)
+    logging.getLogger("khm-test-scrub").warning("x" * 1_000_000)
+    lines = sink.getvalue().splitlines()
+    assert len(lines) == 2 and all(len(line) < 9000 for line in lines), [len(line) for line in lines]
+
+
+BODY = '{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"token: OPAQUE"}]}}'.replace(
+    "OPAQUE", OPAQUE
+)
+
+
+@pytest.mark.parametrize(
+    ("logger", "level", "message"),
+    [
+        ("sse_starlette.sse", logging.DEBUG, "chunk: b'data: hello'"),  # a wire logger's debug records
+        ("mcp.server.sse", logging.DEBUG, f"Received JSON: b'{BODY}'"),
+        ("mcp.client.streamable_http", logging.DEBUG, "SSE message: root=JSONRPCResponse(jsonrpc='2.0', id=1)"),
+        ("some.library", logging.DEBUG, f"sending {BODY}"),  # any logger quoting a JSON-RPC message
+        ("some.library", logging.INFO, f"sending {BODY}"),
+    ],
+)
+def test_message_bodies_are_never_logged(logger: str, level: int, message: str) -> None:
+    record = logging.LogRecord(logger, level, __file__, 1, "%s", (message,), None)
+    assert WireFilter().filter(record) is False
+
+
+def test_a_warning_quoting_a_body_keeps_its_sentence(sink: io.StringIO) -> None:
+    logging.getLogger("khm-test-scrub").warning("could not deliver %s", BODY)
+    assert sink.getvalue() == "khm-test-scrub could not deliver [message body not logged]\n"
+
+
+def test_client_disconnect_tracebacks_are_dropped(sink: io.StringIO) -> None:
+    try:
+        raise ClientDisconnect()
+    except ClientDisconnect:
+        logging.getLogger("khm-test-scrub.mcp.server.streamable_http").exception("Error handling POST request")
+    assert sink.getvalue() == ""
+
+
+def test_the_throttle_lets_one_line_a_minute_through() -> None:
+    now = [0.0]
+    throttle = LogThrottle(60.0, clock=lambda: now[0])
+    taken = []
+    for _ in range(600):
+        taken.append(throttle.take())
+        now[0] += 0.1
+    assert taken[0] == 0 and taken.count(None) == 599
+    now[0] = 61.0
+    assert throttle.take() == 599

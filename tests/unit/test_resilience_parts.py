@@ -25,7 +25,7 @@ from kubehelm_mcp.errors import (
 )
 from kubehelm_mcp.helm.cli import helm_error
 from kubehelm_mcp.kube.api import api_error
-from kubehelm_mcp.resilience.breaker import BreakerOpen, Breakers, BreakerState, CircuitBreaker
+from kubehelm_mcp.resilience.breaker import FIRST_INTERVAL, BreakerOpen, Breakers, BreakerState, CircuitBreaker
 from kubehelm_mcp.resilience.cache import ReadCache, cache_key
 from kubehelm_mcp.resilience.guard import cacheable, rate_key, retryable, touches_cluster
 from kubehelm_mcp.resilience.limits import Bulkhead, RateLimiter, TokenBucket
@@ -62,8 +62,8 @@ def test_breaker_opens_after_consecutive_failures_then_probes_once_and_closes() 
     assert state_of(breaker) is BreakerState.OPEN
     with pytest.raises(BreakerOpen) as refused:
         breaker.admit()
-    assert refused.value.retry_in == 30 and not refused.value.probing
-    clock.now += 29.9
+    assert refused.value.retry_in == FIRST_INTERVAL and not refused.value.probing  # probed soon, not in 30 s
+    clock.now += FIRST_INTERVAL - 0.1
     assert state_of(breaker) is BreakerState.OPEN
     clock.now += 0.1
     assert state_of(breaker) is BreakerState.HALF_OPEN  # by the clock alone, before any call
@@ -77,16 +77,22 @@ def test_breaker_opens_after_consecutive_failures_then_probes_once_and_closes() 
     assert not breaker.admit().probe
 
 
-def test_a_failed_probe_opens_the_breaker_for_another_full_period() -> None:
+def test_each_failed_probe_doubles_the_wait_up_to_the_reset_seconds() -> None:
     clock = Clock()
     breaker = CircuitBreaker(failures=1, reset_seconds=10, clock=clock)
     breaker.failed(breaker.admit(), "refused")
-    clock.now += 10
-    breaker.failed(breaker.admit(), "still refused")
+    waits = []
+    for _ in range(5):
+        clock.now += breaker.interval
+        breaker.failed(breaker.admit(), "still refused")
+        waits.append(breaker.interval)
+        with pytest.raises(BreakerOpen):
+            breaker.admit()
+    assert waits == [2, 4, 8, 10, 10]
     assert state_of(breaker) is BreakerState.OPEN and breaker.last_error == "still refused"
-    clock.now += 9
-    with pytest.raises(BreakerOpen):
-        breaker.admit()
+    clock.now += 10
+    breaker.succeeded(breaker.admit())
+    assert breaker.interval == FIRST_INTERVAL  # the next outage is probed soon again
 
 
 def test_an_abandoned_probe_lets_the_next_call_probe() -> None:
@@ -98,18 +104,41 @@ def test_an_abandoned_probe_lets_the_next_call_probe() -> None:
     assert breaker.admit().probe
 
 
-def test_a_success_resets_the_count_and_stale_results_do_not_move_an_open_breaker() -> None:
+def test_failures_of_calls_admitted_before_the_last_success_trip_nothing() -> None:
+    """Calls that hung through an outage and timed out after the cluster came back are old news."""
     clock = Clock()
     breaker = CircuitBreaker(failures=2, reset_seconds=5, clock=clock)
-    breaker.failed(breaker.admit(), "refused")
+    hung = [breaker.admit() for _ in range(5)]
+    clock.now += 1
     breaker.succeeded(breaker.admit())  # e.g. a 404: the server answered
-    breaker.failed(breaker.admit(), "refused")
+    for permit in hung:
+        breaker.failed(permit, "the call timed out")
     assert state_of(breaker) is BreakerState.CLOSED
-    admitted_before = breaker.admit()
+    breaker.failed(breaker.admit(), "refused")  # news: admitted after the success
     breaker.failed(breaker.admit(), "refused")
     assert state_of(breaker) is BreakerState.OPEN
-    breaker.succeeded(admitted_before)  # a call admitted before the breaker opened says nothing about now
+
+
+def test_failures_of_calls_admitted_before_the_breaker_closed_trip_nothing() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failures=1, reset_seconds=5, clock=clock)
+    hung = breaker.admit()
+    breaker.failed(breaker.admit(), "refused")
+    clock.now += FIRST_INTERVAL
+    breaker.succeeded(breaker.admit())  # the probe
+    breaker.failed(hung, "the call timed out")
+    assert state_of(breaker) is BreakerState.CLOSED
+
+
+def test_any_success_closes_an_open_breaker() -> None:
+    """A call admitted before the breaker opened that then succeeds: the cluster answers now."""
+    clock = Clock()
+    breaker = CircuitBreaker(failures=1, reset_seconds=5, clock=clock)
+    slow = breaker.admit()
+    breaker.failed(breaker.admit(), "refused")
     assert state_of(breaker) is BreakerState.OPEN
+    breaker.succeeded(slow)
+    assert state_of(breaker) is BreakerState.CLOSED
 
 
 def test_breakers_are_per_cluster_and_report_their_states() -> None:

@@ -23,15 +23,19 @@ class Probe(BaseModel):
     registry: RegistryHost | None = None
 
 
+NAMES = {"db.internal.example": "10.1.2.3"}  # what the stand-in resolver answers: never a real DNS query
+
+
 @pytest.fixture
 def lookups(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Every getaddrinfo call: the host and the thread it ran on (the real resolver still answers)."""
+    """Every getaddrinfo call: the host and the thread it ran on, answered from NAMES."""
     calls: list[tuple[str, int]] = []
-    real = socket.getaddrinfo
 
     def recording(host: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append((str(host), threading.get_ident()))
-        return real(host, *args, **kwargs)
+        if host not in NAMES:
+            raise socket.gaierror(socket.EAI_NONAME, "unknown")
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (NAMES[host], 0))]
 
     monkeypatch.setattr(socket, "getaddrinfo", recording)
     return calls
@@ -40,24 +44,31 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 async def test_host_names_resolve_off_the_event_loop(lookups: list[tuple[str, int]]) -> None:
     loop_thread = threading.get_ident()
     with pytest.raises(InvalidInput) as refused:
-        await validate_input("probe", Probe, {"url": "http://localhost:8879/charts"}, Settings())
+        await validate_input("probe", Probe, {"url": "http://db.internal.example:8879/charts"}, Settings())
     assert str(refused.value) == (
-        "Invalid arguments for probe: 'url': the URL host 'localhost' is a loopback address (127.0.0.1), "
+        "Invalid arguments for probe: 'url': the URL host 'db.internal.example' is a private address (10.1.2.3), "
         "refused unless --allowed-hosts permits it."
     )
-    assert [host for host, _ in lookups] == ["localhost"]
+    assert [host for host, _ in lookups] == ["db.internal.example"]
     assert all(thread != loop_thread for _, thread in lookups)
 
 
 async def test_the_guard_still_honours_allowed_hosts(lookups: list[tuple[str, int]]) -> None:
-    allowed = Settings(allowed_hosts=("127.0.0.0/8",))
-    probe = await validate_input(
-        "probe", Probe, {"url": "http://localhost:8879/", "registry": "localhost:5000"}, allowed
-    )
-    assert isinstance(probe, Probe) and probe.registry == "localhost:5000"
-    assert [host for host, _ in lookups] == ["localhost", "localhost"]
-    with pytest.raises(InvalidInput, match="'registry': the URL host 'localhost' is a loopback address"):
-        await validate_input("probe", Probe, {"registry": "localhost:5000"}, Settings())
+    allowed = Settings(allowed_hosts=("10.0.0.0/8",))
+    arguments = {"url": "http://db.internal.example:8879/", "registry": "db.internal.example:5000"}
+    probe = await validate_input("probe", Probe, arguments, allowed)
+    assert isinstance(probe, Probe) and probe.registry == "db.internal.example:5000"
+    assert [host for host, _ in lookups] == ["db.internal.example", "db.internal.example"]
+    with pytest.raises(InvalidInput, match=r"'registry': the URL host 'db\.internal\.example' is a private address"):
+        await validate_input("probe", Probe, {"registry": "db.internal.example:5000"}, Settings())
+
+
+async def test_localhost_names_need_no_resolver(lookups: list[tuple[str, int]]) -> None:
+    """'localhost' and names under it are loopback whatever DNS says (RFC 6761)."""
+    for url in ("http://localhost:8879/", "http://registry.localhost/"):
+        with pytest.raises(InvalidInput, match=r"is a loopback address \(127\.0\.0\.1\)"):
+            await validate_input("probe", Probe, {"url": url}, Settings())
+    assert lookups == []
 
 
 async def test_literal_addresses_need_no_resolver(lookups: list[tuple[str, int]]) -> None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.helm.values import ValueSources, values_args
 from kubehelm_mcp.kube.manifests import parse_manifest
+from kubehelm_mcp.localfiles import ServerFiles, read_local_file
 from kubehelm_mcp.pipeline.validation import validate_arguments
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.validators import (
@@ -170,12 +171,16 @@ def test_a_few_aliases_still_work() -> None:
     assert parse_manifest(text)[0]["binaryData"] == {"a": "1"}
 
 
+def read_file(path: str, what: str) -> bytes:
+    return read_local_file(path, what, Settings(), ServerFiles())
+
+
 def test_a_yaml_bomb_values_file_is_refused(tmp_path: Path) -> None:
     bomb = tmp_path / "values.yaml"
     bomb.write_text(BILLION_LAUGHS)
     with (
         pytest.raises(InvalidInput, match="is refused because its aliases expand"),
-        values_args(ValueSources(values_files=[str(bomb)])),
+        values_args(ValueSources(values_files=[str(bomb)]), read_file),
     ):
         pass
 

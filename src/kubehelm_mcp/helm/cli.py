@@ -15,10 +15,12 @@ from typing import Any
 import anyio
 
 from kubehelm_mcp.concurrency import gather
+from kubehelm_mcp.egress.proxy import EgressProxy
 from kubehelm_mcp.errors import ClusterUnreachable, Forbidden, NotFound, ToolError
 from kubehelm_mcp.helm.args import impersonation_flags
 from kubehelm_mcp.helm.binaries import HelmBinary
 from kubehelm_mcp.helm.commands import helm_command
+from kubehelm_mcp.helm.egress import egress_environment
 from kubehelm_mcp.helm.homes import HELM_UMASK, make_private
 from kubehelm_mcp.helm.models import (
     HelmTarget,
@@ -98,9 +100,12 @@ class HelmOutput:
 class HelmCli:
     """Runs one helm binary against one target."""
 
-    def __init__(self, binary: HelmBinary, observer: Observer = NULL_OBSERVER) -> None:
+    def __init__(
+        self, binary: HelmBinary, observer: Observer = NULL_OBSERVER, egress: EgressProxy | None = None
+    ) -> None:
         self.binary = binary
         self._observer = observer
+        self._egress = egress  # what helm fetches goes through it (kubehelm_mcp.egress)
 
     async def execute(self, args: list[str], target: HelmTarget | None, stdin: str | None = None) -> HelmOutput:
         with self._observer.helm_command(helm_command(args), "cli") as seen:
@@ -116,6 +121,8 @@ class HelmCli:
         if target is not None:
             env.update(_target_env(target))
             args = [*impersonation_flags(target.cluster), *args]
+        if self._egress is not None:
+            env.update(await egress_environment(self._egress, target))
         proc = await asyncio.create_subprocess_exec(
             self.binary.path,
             *args,

@@ -30,14 +30,24 @@ _MOVABLE = ("HELM_REPOSITORY_CONFIG", "HELM_REPOSITORY_CACHE", "HELM_REGISTRY_CO
 log = logging.getLogger(__name__)
 
 
-def helm_private_paths(env: Mapping[str, str]) -> list[Path]:
-    """The homes helm uses under `env`, then any of its files or directories moved elsewhere."""
+def _homes(env: Mapping[str, str]) -> list[Path]:
     home = Path(env.get("HOME") or Path.home())
-    paths = [
+    return [
         Path(env[var]) if env.get(var) else Path(env.get(xdg) or home / default) / "helm"
         for var, xdg, default in _HOMES
     ]
-    return paths + [Path(env[var]) for var in _MOVABLE if env.get(var)]
+
+
+def helm_private_paths(env: Mapping[str, str]) -> list[Path]:
+    """The homes helm uses under `env`, then any of its files or directories moved elsewhere."""
+    return _homes(env) + [Path(env[var]) for var in _MOVABLE if env.get(var)]
+
+
+def helm_credential_paths(env: Mapping[str, str]) -> list[Path]:
+    """Where helm keeps repository and registry credentials under `env`: its config home (which holds
+    repositories.yaml and registry/config.json) and those two files wherever they were moved."""
+    moved = ("HELM_REPOSITORY_CONFIG", "HELM_REGISTRY_CONFIG")
+    return [_homes(env)[0], *(Path(env[var]) for var in moved if env.get(var))]
 
 
 def _entries(root: Path) -> Iterator[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kubehelm_mcp.egress.proxy import EgressProxy
 from kubehelm_mcp.helm.binaries import HelmBinaries, HelmBinary
 from kubehelm_mcp.helm.cli import CliReleaseReader, HelmCli
 from kubehelm_mcp.helm.engine import ReleaseReader
@@ -20,8 +21,10 @@ class HelmService:
         read_engine: str = "storage",
         write_engine: str = "cli",
         observer: Observer = NULL_OBSERVER,
+        egress: EgressProxy | None = None,
     ) -> None:
         self.binaries = binaries
+        self.egress = egress  # every helm subprocess fetches through it
         self._observer = observer  # each helm subprocess and SDK call reports to it
         self.read_engine = read_engine
         self.write_engine = write_engine
@@ -33,7 +36,7 @@ class HelmService:
         return await self.binaries.get(major)
 
     async def cli(self, major: HelmMajor) -> HelmCli:
-        return HelmCli(await self.binaries.get(major), self._observer)
+        return HelmCli(await self.binaries.get(major), self._observer, self.egress)
 
     async def reader(self, major: HelmMajor, engine: str | None = None) -> ReleaseReader:
         """Both Helm majors share the release.v1 storage format, so the storage engine serves either;

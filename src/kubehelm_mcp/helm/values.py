@@ -1,26 +1,25 @@
-"""Chart values: turning value sources into helm arguments, merging them as Helm does, and
-redacting the ones that look like credentials (one function, used by every read engine)."""
+"""Chart values: turning value sources into helm arguments and merging them as Helm does (results'
+values are redacted by the pipeline's shaping step: pipeline/helm_values.py)."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.kube.manifests import load_bounded
+from kubehelm_mcp.localfiles import FileReader
 
-REDACTED = "[REDACTED]"
-# password, passwd, token, secret, credential(s) anywhere; "key" as a word or a suffix (tls_key, apiKey)
-_CREDENTIAL_WORD = re.compile(r"(?i)passw(or)?d|token|secret|credential|(^|[_.-])key$")
-_CAMEL_KEY = re.compile(r"[a-z0-9]Key$")
+_URL = re.compile(r"^[a-z]+://")
 
 
 @dataclass(frozen=True)
@@ -34,58 +33,47 @@ class ValueSources:
     set_file: list[str] = field(default_factory=list)
 
 
-def _check_values_file(path: str) -> None:
-    if re.match(r"^[a-z]+://", path):
-        return  # a URL: helm fetches and checks it
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise InvalidInput(f"values file '{path}' does not exist.")
+def _values_file(path: str, read: FileReader) -> bytes:
+    content = read(path, "values file")
     try:
-        text = file.read_text()
-    except (OSError, UnicodeDecodeError):
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
         raise InvalidInput(f"values file '{path}' cannot be read as text.") from None
-    content = load_bounded(text, f"values file '{path}'")
-    if content is not None and not isinstance(content, dict):
-        raise InvalidInput(f"values file '{path}' must hold a YAML mapping, not a {type(content).__name__}.")
+    parsed = load_bounded(text, f"values file '{path}'")
+    if parsed is not None and not isinstance(parsed, dict):
+        raise InvalidInput(f"values file '{path}' must hold a YAML mapping, not a {type(parsed).__name__}.")
+    return content
 
 
 @contextlib.contextmanager
-def values_args(sources: ValueSources) -> Iterator[list[str]]:
-    """helm arguments for the sources; the inline object travels in a 0600 temp file removed afterwards
-    (not on the command line, where other users could read it)."""
-    for path in sources.values_files:
-        _check_values_file(path)
-    args = [arg for path in sources.values_files for arg in ("--values", path)]
-    temp: str | None = None
+def values_args(sources: ValueSources, read: FileReader) -> Iterator[list[str]]:
+    """helm arguments for the sources. Every local file (values files, set_file files) is read here
+    once by `read` (which checks and size-caps it on the descriptor it reads) and handed to helm as a
+    private copy, like the inline object: helm gets exactly the bytes that were checked, never a path
+    re-linked meanwhile, and nothing travels on the command line where other users could read it."""
+    directory = tempfile.mkdtemp(prefix="kubehelm-values-")  # 0700, removed afterwards
+    copies = itertools.count()
+
+    def private(content: bytes) -> str:
+        path = os.path.join(directory, f"{next(copies)}.yaml")
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            out.write(content)
+        return path
+
     try:
+        args: list[str] = []
+        for path in sources.values_files:
+            args += ["--values", path if _URL.match(path) else private(_values_file(path, read))]
         if sources.values:
-            fd, temp = tempfile.mkstemp(prefix="kubehelm-values-", suffix=".yaml")  # mode 0600
-            with os.fdopen(fd, "w") as out:
-                yaml.safe_dump(sources.values, out, sort_keys=False)
-            args += ["--values", temp]
+            args += ["--values", private(yaml.safe_dump(sources.values, sort_keys=False).encode())]
         for flag, items in (("--set", sources.set), ("--set-string", sources.set_string)):
             args += [arg for item in items for arg in (flag, item)]
-        args += [arg for item in sources.set_file for arg in ("--set-file", item)]
+        for item in sources.set_file:
+            key, _, path = item.partition("=")
+            args += ["--set-file", f"{key}={private(read(path, 'set_file file'))}"]
         yield args
     finally:
-        if temp is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-
-
-def looks_like_credential(key: str) -> bool:
-    return bool(_CREDENTIAL_WORD.search(key) or _CAMEL_KEY.search(key))
-
-
-def redact_values(values: Any, *, reveal: bool = False, _inside: bool = False) -> Any:
-    """Values with every leaf under a credential-looking key replaced by [REDACTED]."""
-    if reveal:
-        return values
-    if isinstance(values, dict):
-        return {k: redact_values(v, _inside=_inside or looks_like_credential(str(k))) for k, v in values.items()}
-    if isinstance(values, list):
-        return [redact_values(v, _inside=_inside) for v in values]
-    return REDACTED if _inside and values is not None else values
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def coalesce_values(defaults: dict[str, Any] | None, overrides: dict[str, Any] | None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
 
 
-def _status_message(exc: ApiException) -> str:
+def _status_message(exc: ApiException, hide_values: bool = False) -> str:
     """The apiserver's own explanation from a Status body, else the HTTP reason."""
     raw = exc.body
     body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -43,8 +44,30 @@ def _status_message(exc: ApiException) -> str:
         except ValueError:
             return body.strip()[:300]
         if isinstance(status, dict) and status.get("message"):
-            return str(status["message"])
+            details = status.get("details")
+            about_secret = hide_values or (isinstance(details, dict) and details.get("kind") in ("Secret", "secrets"))
+            return _quoted_values(str(status["message"]), hide=about_secret)
     return str(exc.reason or f"HTTP {exc.status}")
+
+
+_INVALID_VALUE = re.compile(r'(Invalid value: )"((?:[^"\\]|\\.)*)"')
+_DECODER_CONTEXT = re.compile(r"\.\.\.\|.*?\|\.\.\.", re.S)  # Go's JSON decoder quoting the body: ...|x|...
+MAX_QUOTED_CHARS = 100
+
+
+def _quoted_values(message: str, *, hide: bool) -> str:
+    """The values the apiserver quotes back: hidden for a Secret (a patch may have put its data
+    anywhere), cut to MAX_QUOTED_CHARS otherwise (they repeat the caller's input)."""
+
+    def quoted(match: re.Match[str]) -> str:
+        value = match.group(2)
+        if hide:
+            return f'{match.group(1)}"[REDACTED]"'
+        cut = value if len(value) <= MAX_QUOTED_CHARS else f"{value[:MAX_QUOTED_CHARS]}..."
+        return f'{match.group(1)}"{cut}"'
+
+    message = _INVALID_VALUE.sub(quoted, message)
+    return _DECODER_CONTEXT.sub("...|[REDACTED]|...", message) if hide else message
 
 
 def _retry_after(exc: ApiException) -> float | None:
@@ -56,9 +79,16 @@ def _retry_after(exc: ApiException) -> float | None:
         return None
 
 
-def api_error(exc: ApiException, what: str) -> ToolError:
-    """Turn an apiserver refusal into one sentence a user can act on."""
-    message = _status_message(exc).rstrip(".")
+def is_secret_path(path: str) -> bool:
+    """Whether a request is about Secrets (their refusals may quote Secret data)."""
+    parts = path.split("?", 1)[0].split("/")
+    return len(parts) > 2 and "secrets" in parts[2:]
+
+
+def api_error(exc: ApiException, what: str, *, hide_values: bool = False) -> ToolError:
+    """Turn an apiserver refusal into one sentence a user can act on; hide_values: the request was
+    about a Secret, so the values the apiserver quotes back are hidden."""
+    message = _status_message(exc, hide_values).rstrip(".")
     if exc.status == 404:
         return NotFound(f"{what} was not found ({message}).")
     if exc.status == 401:
@@ -210,7 +240,7 @@ class KubeApi:
     async def _observed(self, verb: str, path: str, what: str) -> AsyncIterator[Observation]:
         """One request, reported to the observer (metrics, a span) with its errors mapped."""
         with self._observer.kube_request(verb, path.split("?", 1)[0]) as seen:
-            async with self._mapped_errors(what):
+            async with self._mapped_errors(what, hide_values=is_secret_path(path)):
                 try:
                     yield seen
                 except self._api_exception as exc:
@@ -218,14 +248,14 @@ class KubeApi:
                     raise
 
     @asynccontextmanager
-    async def _mapped_errors(self, what: str) -> AsyncIterator[None]:
+    async def _mapped_errors(self, what: str, *, hide_values: bool = False) -> AsyncIterator[None]:
         """Apiserver refusals and connection failures become one sentence a user can act on."""
         import aiohttp  # loaded with kubernetes_asyncio, before any KubeApi exists
 
         try:
             yield
         except self._api_exception as exc:
-            raise api_error(exc, what) from None
+            raise api_error(exc, what, hide_values=hide_values) from None
         except aiohttp.ClientSSLError:
             raise ClusterUnavailable(
                 f"TLS verification with the API server at {self.server} failed.",

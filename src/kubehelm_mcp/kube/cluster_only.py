@@ -8,26 +8,23 @@ certificate present the apiserver would authenticate that, not the token.
 
 from __future__ import annotations
 
-import atexit
-import hashlib
-import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from kubehelm_mcp.errors import ClusterUnavailable, InvalidInput
-from kubehelm_mcp.kube.kubeconfig import kubeconfig_paths, load_kubeconfig_file, read_kubeconfig
+from kubehelm_mcp.kube.kubeconfig import (
+    kubeconfig_paths,
+    load_kubeconfig_file,
+    private_kubeconfig_file,
+    read_kubeconfig,
+)
 from kubehelm_mcp.kube.target import ClusterTarget
 
 IN_CLUSTER_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 IN_CLUSTER_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 IN_CLUSTER_CONTEXT = "in-cluster"
 _USER = "caller"
-
-_files: dict[str, str] = {}  # content digest -> written file; the content holds no secret
-_directory: str | None = None
 
 
 def _in_cluster() -> tuple[dict[str, Any], str | None]:
@@ -87,18 +84,5 @@ def cluster_only_kubeconfig(target: ClusterTarget) -> dict[str, Any]:
 
 def cluster_only_kubeconfig_file(target: ClusterTarget) -> tuple[str, str]:
     """The file form (for helm and the Helm SDK, which take the token separately) and its context name."""
-    global _directory
     config = cluster_only_kubeconfig(target)
-    text = json.dumps(config, sort_keys=True)  # JSON is YAML: any kubeconfig reader takes it
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    path = _files.get(digest)
-    if path is None or not os.path.exists(path):
-        if _directory is None or not os.path.isdir(_directory):
-            _directory = tempfile.mkdtemp(prefix="kubehelm-mcp-kubeconfig-")  # 0700
-            atexit.register(shutil.rmtree, _directory, ignore_errors=True)
-        path = os.path.join(_directory, f"{digest[:32]}.json")
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as sink:
-            sink.write(text)
-        _files[digest] = path
-    return path, str(config["current-context"])
+    return private_kubeconfig_file(config), str(config["current-context"])

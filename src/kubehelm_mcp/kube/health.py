@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from pydantic import BaseModel
 
 from kubehelm_mcp.concurrency import gather
-from kubehelm_mcp.errors import ToolError
+from kubehelm_mcp.errors import ClusterBusy, ClusterUnreachable, ToolError
 from kubehelm_mcp.kube.api import KubeApi
 
 # Conditions that are bad when True (Ready is bad when not True).
@@ -43,6 +44,31 @@ async def probe(api: KubeApi, endpoint: str) -> Probe:
         return Probe(endpoint=endpoint, ok=False, error=str(exc))
     checks, failed = parse_checks(text)
     return Probe(endpoint=endpoint, ok=status == 200 and not failed, checks=checks, failed=failed)
+
+
+READY_TIMEOUT = 3.0  # seconds: a ready API server answers /readyz in milliseconds
+# Answered, just not to this identity: the server is up, and the call will say what is wrong.
+_ANSWERED = frozenset({200, 401, 403})
+
+
+async def check_ready(api: KubeApi, timeout: float = READY_TIMEOUT) -> None:
+    """Raise what a call would meet if the API server cannot serve now: unreachable, too slow, or
+    not ready (/readyz fails while etcd is down, for one). Asked twice when the first attempt
+    finds the connection gone: a pooled keep-alive connection outlives a restarted server."""
+    for attempt in (1, 2):
+        try:
+            with anyio.fail_after(timeout):
+                status, text = await api.request_raw("/readyz", what="The API server's /readyz")
+            break
+        except TimeoutError:
+            raise ClusterUnreachable(f"The API server at {api.server} did not answer within {timeout:g} s.") from None
+        except ClusterUnreachable:
+            if attempt == 2:
+                raise
+    if status not in _ANSWERED:
+        failed = parse_checks(text)[1]
+        reason = f"failing checks: {', '.join(failed)}" if failed else f"HTTP {status}"
+        raise ClusterBusy(f"The API server at {api.server} is not ready ({reason}).", status=status)
 
 
 def node_health(node: dict[str, Any]) -> NodeHealth:

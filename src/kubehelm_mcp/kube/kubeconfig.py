@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +16,9 @@ from kubehelm_mcp.errors import InvalidInput, NotFound
 from kubehelm_mcp.kube.manifests import load_bounded
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
+
+_written: dict[str, str] = {}  # content digest -> private file written for it
+_directory: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,3 +117,22 @@ def read_kubeconfig(paths: tuple[str, ...]) -> KubeconfigView:
         for name, body in contexts.items()
     )
     return KubeconfigView(paths=paths, contexts=infos, current_context=current)
+
+
+def private_kubeconfig_file(config: dict[str, Any]) -> str:
+    """A kubeconfig the server built, as a 0600 file in a 0700 directory removed at exit; one file per
+    content, so the same config always has the same path (the client pool keys by it)."""
+    global _directory
+    text = json.dumps(config, sort_keys=True)  # JSON is YAML: any kubeconfig reader takes it
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    path = _written.get(digest)
+    if path is None or not os.path.exists(path):
+        if _directory is None or not os.path.isdir(_directory):
+            _directory = tempfile.mkdtemp(prefix="kubehelm-mcp-kubeconfig-")  # 0700
+            atexit.register(shutil.rmtree, _directory, ignore_errors=True)
+        path = os.path.join(_directory, f"{digest[:32]}.json")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as sink:
+            sink.write(text)
+        _written[digest] = path
+    return path

@@ -19,6 +19,16 @@ class YamlBomb(yaml.YAMLError):
     """Aliases that would expand past the limits, or refer to themselves."""
 
 
+class NotJson(YamlBomb):
+    """A value JSON (and so Kubernetes and Helm) has no form for; refused like a bomb, by name."""
+
+
+# Python refuses to parse longer integer literals (and Kubernetes numbers are 64-bit anyway).
+MAX_INTEGER_DIGITS = 40
+# Tags whose values have no JSON form: bytes, sets, ordered pairs.
+NON_JSON_TAGS = ("binary", "set", "omap", "pairs")
+
+
 def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [part for pair in node.value for part in pair]
@@ -66,9 +76,39 @@ class BoundedLoader(yaml.SafeLoader):
         return node
 
 
+def _refuse_tag(tag: str) -> Any:
+    def refuse(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        raise NotJson(f"it uses the YAML tag !!{tag}, which has no JSON form")
+
+    return refuse
+
+
+def _bounded_int(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    digits = sum(ch.isdigit() for ch in str(node.value))
+    if digits > MAX_INTEGER_DIGITS:
+        raise NotJson(f"it holds an integer of {digits} digits (at most {MAX_INTEGER_DIGITS})")
+    return yaml.SafeLoader.construct_yaml_int(loader, node)  # type: ignore[arg-type]
+
+
+def _finite_float(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    value = yaml.SafeLoader.construct_yaml_float(loader, node)  # type: ignore[arg-type]
+    if value != value or value in (float("inf"), float("-inf")):
+        raise NotJson(f"it holds the number {node.value}, which has no JSON form")
+    return value
+
+
+for _tag in NON_JSON_TAGS:
+    BoundedLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag(_tag))
+BoundedLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+BoundedLoader.add_constructor("tag:yaml.org,2002:float", _finite_float)
+
+
 class _Loader(BoundedLoader):
     """YAML as Kubernetes reads it: an unquoted date stays a string (PyYAML would make it a
     datetime, which is not JSON), everything else as SafeLoader."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _refuse_tag("timestamp"))
 
 
 _Loader.yaml_implicit_resolvers = {

@@ -17,11 +17,13 @@ from kubehelm_mcp.identity.exchange import ExchangedToken, TokenExchanger
 from kubehelm_mcp.identity.impersonation import impersonated
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.settings import Settings
-from kubehelm_mcp.tooling import ClusterCredentials
+from kubehelm_mcp.tooling import ClusterCredentials, KubeconfigCredential
 
 
 def _has_own_credentials(args: Any) -> bool:
-    return isinstance(args, ClusterCredentials) and bool(args.kubeconfig or args.kube_apiserver or args.kube_token)
+    if isinstance(args, KubeconfigCredential) and args.kubeconfig:
+        return True
+    return isinstance(args, ClusterCredentials) and bool(args.kube_apiserver or args.kube_token)
 
 
 class Exchanger(Protocol):

@@ -24,22 +24,24 @@ from kubehelm_mcp.errors import (
     ToolTimeout,
 )
 from kubehelm_mcp.helm.service import HelmService
+from kubehelm_mcp.kube.caller_kubeconfig import caller_kubeconfig
 from kubehelm_mcp.kube.clients import ClientPool
 from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
+from kubehelm_mcp.localfiles import read_local_file, recheck_paths, server_files
 from kubehelm_mcp.metrics import Metrics
 from kubehelm_mcp.pipeline.confirm import confirm_call
 from kubehelm_mcp.pipeline.identity import CallerIdentity, identity_secrets
 from kubehelm_mcp.pipeline.inflight import InFlight
 from kubehelm_mcp.pipeline.policy import DRY_RUN_MARKER, Policy
 from kubehelm_mcp.pipeline.scope import call_scope
-from kubehelm_mcp.pipeline.scrub import remove_known, scrub
+from kubehelm_mcp.pipeline.scrub import remove_known, scrub, scrub_bounded, shorten
 from kubehelm_mcp.pipeline.shaping import shape
 from kubehelm_mcp.pipeline.validation import validate_input
 from kubehelm_mcp.resilience import Resilience, call_timeout
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.telemetry.observer import Telemetry
-from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, ToolInput
+from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, KubeconfigCredential, ToolInput
 
 log = logging.getLogger("kubehelm_mcp.calls")
 
@@ -53,6 +55,9 @@ class Outcome:
     is_error: bool
     outcome: str  # metrics and audit label (README, /metrics): ok, invalid, denied, not_found, timeout, ...
 
+
+# An error sentence at most (whatever it quotes from the input, the cluster or helm); longer ones are cut.
+MAX_ERROR_CHARS = 2000
 
 # What a call answers when the server's shutdown grace ran out before it finished.
 SHUT_DOWN = Outcome("The server shut down before this call finished; run it again.", None, True, "shutdown")
@@ -91,6 +96,7 @@ class CallPipeline:
         self.identity = CallerIdentity(settings)
         self.audit = audit or AuditLog(settings)  # a log that writes nothing unless given one
         self.policy = Policy(settings)
+        self.files = server_files(settings)  # the server's own credential files: no tool reads or writes them
         self.tools = {tool.name: tool for tool in tools}
         self.clients = clients
         self.forwards = forwards
@@ -104,13 +110,24 @@ class CallPipeline:
     def listed_tools(self) -> list[AnyTool]:
         return [tool for tool in self.tools.values() if self.policy.listed(tool)]
 
-    def _target(self, args: ToolInput, session: SessionState) -> ClusterTarget:
+    async def _caller_kubeconfig(self, args: ToolInput) -> str | None:
+        """The private, checked copy of a per-call kubeconfig (--per-call-kubeconfig), if the call names one."""
+        path = args.kubeconfig if isinstance(args, KubeconfigCredential) else None
+        if not path:
+            return None
+
+        def read(name: str, what: str) -> bytes:
+            return read_local_file(name, what, self.settings, self.files)
+
+        return await anyio.to_thread.run_sync(caller_kubeconfig, path, read)
+
+    def _target(self, args: ToolInput, session: SessionState, kubeconfig: str | None) -> ClusterTarget:
         s = self.settings
         creds = args if isinstance(args, ClusterCredentials) else None
         return ClusterTarget(
-            kubeconfig=(creds.kubeconfig if creds else None) or s.kubeconfig,
+            kubeconfig=kubeconfig or s.kubeconfig,
             context=args.context or session.context or s.context,
-            in_cluster=s.in_cluster and not (creds and (creds.kubeconfig or creds.kube_apiserver)),
+            in_cluster=s.in_cluster and not (kubeconfig or (creds and creds.kube_apiserver)),
             apiserver=creds.kube_apiserver if creds else None,
             token=creds.kube_token if creds else None,
             tls_server_name=creds.kube_tls_server_name if creds else None,
@@ -151,14 +168,17 @@ class CallPipeline:
         secrets: tuple[str, ...] = ()
         try:
             if tool is None:
-                raise NotFound(f"Unknown tool '{name}'.", hint="tools/list shows the tools this server offers.")
+                hint = "tools/list shows the tools this server offers."
+                raise NotFound(f"Unknown tool '{shorten(name)}'.", hint=hint)
             self.policy.check(tool)
-            args: Any = await validate_input(tool.name, tool.input_model, arguments, self.settings)
+            paths: list[str] = []
+            args: Any = await validate_input(tool.name, tool.input_model, arguments, self.settings, self.files, paths)
             self.policy.check_call(tool, args)
             args = self.policy.apply_dry_run(tool, args)
             if isinstance(args, ClusterCredentials) and args.kube_token:
                 secrets = (args.kube_token,)
-            target = await self.identity.resolve(self._target(args, session), caller, args)
+            kubeconfig = await self._caller_kubeconfig(args)
+            target = await self.identity.resolve(self._target(args, session, kubeconfig), caller, args)
             secrets = (*secrets, *identity_secrets(caller, target))
             ctx = CallContext(
                 settings=self.settings,
@@ -169,6 +189,7 @@ class CallPipeline:
                 clients=self.clients,
                 helm=self.helm,
                 forwards=self.forwards,
+                files=self.files,
             )
             if report_progress is not None:
                 ctx.report_progress = report_progress
@@ -178,6 +199,7 @@ class CallPipeline:
                     if self.policy.scoped:  # before the handler: a refused call changes nothing
                         self.policy.check_scope(await call_scope(tool, args, ctx))
                     await confirm_call(tool, args, ctx)  # --confirm rules: the user's yes, asked through the client
+                    await anyio.to_thread.run_sync(recheck_paths, paths, self.settings, self.files)
                     result = await self.resilience.run(tool, args, ctx)
             except TimeoutError:
                 raise ToolTimeout(f"{tool.name} did not finish within {timeout:g} seconds.") from None
@@ -187,7 +209,7 @@ class CallPipeline:
                 text = DRY_RUN_MARKER + text
             return Outcome(text, shaped.structured, False, "ok")
         except ToolError as exc:
-            return Outcome(scrub(str(exc), secrets), None, True, _label(exc))
+            return Outcome(scrub_bounded(str(exc), MAX_ERROR_CHARS, secrets), None, True, _label(exc))
         except Exception as exc:  # a bug: log it with its id, show the client no internals
             error_id = uuid.uuid4().hex[:12]
             log.error(

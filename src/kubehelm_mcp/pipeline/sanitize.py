@@ -1,4 +1,5 @@
-"""Shaping Kubernetes objects for an assistant: noise stripped, Secret values redacted.
+"""Shaping Kubernetes objects for an assistant: noise stripped, Secret values redacted
+(pipeline/secrets.py has the rule).
 
 Applied to every structured result, wherever the objects sit in it, so no tool can forget.
 """
@@ -7,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubehelm_mcp.pipeline.secrets import is_secret, redact_secret
+
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-REDACTED_VALUE = "[REDACTED]"
 
 
 def _is_object(node: dict[str, Any]) -> bool:
@@ -27,15 +29,8 @@ def _clean_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def _redact_secret(node: dict[str, Any]) -> dict[str, Any]:
-    for key in ("data", "stringData"):
-        if isinstance(node.get(key), dict):
-            node[key] = dict.fromkeys(node[key], REDACTED_VALUE)
-    return node
-
-
 def sanitize(node: Any, *, reveal_secrets: bool = False) -> Any:
-    """Return a copy with managedFields and last-applied removed and Secret data redacted."""
+    """Return a copy with managedFields and last-applied removed and Secret data redacted (and followed)."""
     if isinstance(node, list):
         return [sanitize(item, reveal_secrets=reveal_secrets) for item in node]
     if not isinstance(node, dict):
@@ -43,6 +38,6 @@ def sanitize(node: Any, *, reveal_secrets: bool = False) -> Any:
     out = {k: sanitize(v, reveal_secrets=reveal_secrets) for k, v in node.items()}
     if _is_object(out):
         out["metadata"] = _clean_metadata(out["metadata"])
-        if out["kind"] == "Secret" and not reveal_secrets:
-            out = _redact_secret(out)
+        if is_secret(out) and not reveal_secrets:
+            out = redact_secret(out)
     return out

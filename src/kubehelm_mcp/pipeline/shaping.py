@@ -1,4 +1,4 @@
-"""Shaping a handler's result: sanitise objects, fit the response budget, render the text."""
+"""Shaping a handler's result: sanitise objects and redact secrets, fit the response budget, render the text."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubehelm_mcp.paging import Cursor, encode_cursor
+from kubehelm_mcp.pipeline.helm_values import redact_values
 from kubehelm_mcp.pipeline.sanitize import sanitize
-from kubehelm_mcp.tooling import PagedResult, ToolResult
+from kubehelm_mcp.pipeline.secrets import all_secret_values, redact_write
+from kubehelm_mcp.tooling import Holds, PagedResult, ToolResult
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,30 @@ def _size(shaped: Shaped) -> int:
     return len(shaped.text.encode()) + len(json.dumps(shaped.structured, separators=(",", ":")).encode())
 
 
+def _holds(result: ToolResult, name: str) -> Holds | None:
+    info = type(result).model_fields.get(name)
+    return next((m for m in info.metadata if isinstance(m, Holds)), None) if info else None
+
+
+def _redacted(value: Any, holds: Holds | None, known: frozenset[str]) -> Any:
+    """The redaction a field's annotation asks for, before the Secret rule every field gets."""
+    if holds is Holds.WRITES and isinstance(value, list):
+        return [redact_write(state) if isinstance(state, dict) else state for state in value]
+    if holds is Holds.HELM_VALUES:
+        return redact_values(value, known)
+    return value
+
+
 def sanitize_result(result: ToolResult, *, reveal_secrets: bool) -> ToolResult:
-    updates = {
-        name: sanitize(value, reveal_secrets=reveal_secrets) for name, value in result if isinstance(value, dict | list)
-    }
+    """Every dict and list field: Secret objects redacted (pipeline/secrets.py), Helm values and
+    write states by their own rules (pipeline/helm_values.py, secrets.redact_write)."""
+    fields = [(name, value) for name, value in result if isinstance(value, dict | list)]
+    known = frozenset() if reveal_secrets else frozenset().union(*(all_secret_values(v) for _, v in fields))
+    updates = {}
+    for name, value in fields:
+        if not reveal_secrets:
+            value = _redacted(value, _holds(result, name), known)
+        updates[name] = sanitize(value, reveal_secrets=reveal_secrets)
     return result.model_copy(update=updates)
 
 

@@ -8,14 +8,16 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 from kubehelm_mcp.errors import InvalidInput
+from kubehelm_mcp.localfiles import ServerFiles
+from kubehelm_mcp.pipeline.scrub import shorten
 from kubehelm_mcp.settings import Settings
-from kubehelm_mcp.validators import PENDING_HOSTS, PendingHost, check_pending_host
+from kubehelm_mcp.validators import CHECKED_PATHS, PENDING_HOSTS, SERVER_FILES, PendingHost, check_pending_host
 
 MAX_SHOWN_PROBLEMS = 3
 
 
 def _describe(error: Any) -> str:
-    where = ".".join(str(p) for p in error.get("loc", ())) or "arguments"
+    where = shorten(".".join(str(p) for p in error.get("loc", ())) or "arguments")  # names come from the input
     if error.get("type") == "extra_forbidden":
         return f"'{where}' is not an argument of this tool"
     if error.get("type") == "missing":
@@ -38,12 +40,24 @@ def validate_arguments(
 
 
 async def validate_input(
-    tool_name: str, model: type[BaseModel], arguments: dict[str, Any] | None, settings: Settings
+    tool_name: str,
+    model: type[BaseModel],
+    arguments: dict[str, Any] | None,
+    settings: Settings,
+    files: ServerFiles | None = None,
+    checked: list[str] | None = None,
 ) -> BaseModel:
     """validate_arguments, with the URL hosts it leaves pending resolved in a worker thread: a slow
-    resolver must not stall every other call on the event loop."""
+    resolver must not stall every other call on the event loop. `files`: the server's own
+    credential files, which no path argument may lead to; `checked` gets the resolved local paths."""
     pending: list[PendingHost] = []
-    validated = validate_arguments(tool_name, model, arguments, {"settings": settings, PENDING_HOSTS: pending})
+    context = {
+        "settings": settings,
+        PENDING_HOSTS: pending,
+        SERVER_FILES: files or ServerFiles(),
+        CHECKED_PATHS: [] if checked is None else checked,
+    }
+    validated = validate_arguments(tool_name, model, arguments, context)
     for item in pending:
         try:
             await check_pending_host(item, settings)

@@ -14,9 +14,9 @@ import anyio
 from kubehelm_mcp.caller import Caller
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import CircuitOpen, ServerBusy, ToolError
-from kubehelm_mcp.kube.clients import KubeCluster
 from kubehelm_mcp.metrics import Metrics
-from kubehelm_mcp.resilience.breaker import BreakerOpen, Breakers, CircuitBreaker, Clock
+from kubehelm_mcp.resilience.admission import admit
+from kubehelm_mcp.resilience.breaker import Breakers, Clock
 from kubehelm_mcp.resilience.cache import ReadCache, cache_key
 from kubehelm_mcp.resilience.limits import Bulkhead, RateLimiter
 from kubehelm_mcp.resilience.retry import is_transient, retry_call
@@ -46,11 +46,8 @@ def cacheable(tool: AnyTool) -> bool:
 
 
 def rate_key(caller: Caller) -> str:
-    """Caller.key, but an unauthenticated remote by its host alone: its port changes with every
-    connection, which would give each connection a fresh bucket."""
-    if caller.principal is None and caller.remote:
-        return caller.remote.rsplit(":", 1)[0]
-    return caller.key
+    """Each caller's bucket: the principal, else the client's host (not its port)."""
+    return caller.limit_key
 
 
 class Resilience:
@@ -112,10 +109,10 @@ class Resilience:
         cluster = await ctx.cluster()
         breaker = self.breakers.get(cluster.api.server)
         try:
-            permit = breaker.admit()
-        except BreakerOpen as refused:
+            permit = await admit(cluster, breaker)
+        except CircuitOpen:
             self.metrics.refused.labels("circuit_open").inc()
-            raise _circuit_open(cluster, breaker, refused) from None
+            raise
         deadline = anyio.current_effective_deadline()  # read now: in a cancelled scope it reads -inf
         try:
             result = await call()
@@ -137,17 +134,3 @@ class Resilience:
     def _retrying(self, tool: str, error: BaseException) -> None:
         self.metrics.retries.labels(tool).inc()
         log.info("retrying %s after a transient failure: %s", tool, getattr(error, "message", error))
-
-
-def _circuit_open(cluster: KubeCluster, breaker: CircuitBreaker, refused: BreakerOpen) -> CircuitOpen:
-    server = f"for context '{cluster.context}'" if cluster.context else f"at {cluster.api.server}"
-    if refused.probing:
-        when = "one probe call is checking it now"
-    else:
-        until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + refused.retry_in))
-        when = f"calls fail fast until {until}"
-    last = f"Last error: {breaker.last_error[:200]}" if breaker.last_error else None
-    return CircuitOpen(
-        f"The Kubernetes API server {server} is unreachable; {when}; it is retried every {breaker.reset_seconds:g}s.",
-        hint=last,
-    )

@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput
@@ -19,10 +19,11 @@ from kubehelm_mcp.helm.values import values_args
 from kubehelm_mcp.kube.manifests import load_bounded
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.toolsets.helm.dependency_sources import check_dependency_sources
 from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
 from kubehelm_mcp.toolsets.helm.inputs import ChartInput, PageInput, ReleaseInput, ValuesInput
 from kubehelm_mcp.toolsets.helm.remote import existing_dir, existing_file, helm_run
-from kubehelm_mcp.validators import CliText, CliWord, LocalPath
+from kubehelm_mcp.validators import ChartPath, CliText, LocalPath, StarterRef
 
 # They write new files and refuse to replace existing ones.
 WRITES_NEW_FILES = Annotations(read_only=False, open_world=False)
@@ -32,11 +33,11 @@ ShowWhat = Literal["all", "chart", "readme", "values", "crds"]
 
 class CreateInput(HelmInput):
     name: LocalPath = Field(min_length=1, description="Directory of the new chart; its last part names the chart.")
-    starter: CliWord | None = Field(None, description="Starter scaffold name or absolute path.")
+    starter: StarterRef | None = Field(None, description="Starter scaffold name or absolute path.")
 
 
 class LintInput(ValuesInput):
-    paths: list[LocalPath] = Field(min_length=1, description="Chart directories or archives to lint.")
+    paths: list[ChartPath] = Field(min_length=1, description="Chart directories or archives to lint.")
     strict: bool = Field(False, description="Fail on warnings too.")
     with_subcharts: bool = Field(False, description="Lint dependent charts too.")
     quiet: bool = Field(False, description="Only warnings and errors.")
@@ -54,7 +55,7 @@ class TemplateInput(PageInput, ValuesInput, ChartInput, ReleaseInput):
 
 
 class PackageInput(HelmInput):
-    path: LocalPath = Field(min_length=1, description="Chart directory to package.")
+    path: ChartPath = Field(min_length=1, description="Chart directory to package.")
     destination: LocalPath | None = Field(None, description="Directory for the .tgz; default: the chart's parent.")
     version: CliText | None = Field(None, description="Set the chart version.")
     app_version: CliText | None = Field(None, description="Set the appVersion.")
@@ -63,6 +64,12 @@ class PackageInput(HelmInput):
     key: CliText | None = Field(None, description="Name of the signing key.")
     keyring: LocalPath | None = Field(None, description="Secret keyring holding the key.")
     passphrase_file: LocalPath | None = Field(None, description="File holding the key's passphrase.")
+
+    @model_validator(mode="after")
+    def _dependency_sources(self, info: ValidationInfo) -> PackageInput:
+        if self.dependency_update:
+            check_dependency_sources(self.path, info)
+        return self
 
 
 class VerifyInput(HelmInput):
@@ -120,7 +127,7 @@ def _provenance(archive: str) -> str | None:
 async def helm_create(args: CreateInput, ctx: CallContext) -> Created:
     target = _new_chart_dir(args.name)
     await helm_run(args, ctx, ArgList(["create", str(target)]).opt("--starter", args.starter))
-    return Created(path=str(target.resolve()))
+    return Created(path=str(target))
 
 
 _LINT_SECTION = re.compile(r"^==> Linting (.+)$", re.M)
@@ -152,7 +159,7 @@ async def helm_lint(args: LintInput, ctx: CallContext) -> LintResult:
     cli = await ctx.helm.cli(args.helm_version)
     argv = ArgList(["lint", *args.paths]).flag("--strict", args.strict).flag("--with-subcharts", args.with_subcharts)
     argv.flag("--quiet", args.quiet).opt("--kube-version", args.kube_version)
-    with values_args(args.value_sources()) as value_flags:
+    with values_args(args.value_sources(), ctx.read_file) as value_flags:
         result = await cli.execute([*argv, *value_flags], None)
     summary = _LINT_SUMMARY.search(result.stdout + result.stderr)
     if summary is None:  # helm refused before linting (bad flag, unreadable values): report that
@@ -167,7 +174,7 @@ async def helm_template(args: TemplateInput, ctx: CallContext) -> Documents:
     )
     argv.flag("--skip-tests", args.skip_tests).flag("--no-hooks", args.no_hooks).flag("--is-upgrade", args.is_upgrade)
     argv.opt("--kube-version", args.kube_version).each("--api-versions", args.api_versions)
-    with values_args(args.value_sources()) as value_flags:
+    with values_args(args.value_sources(), ctx.read_file) as value_flags:
         out = await helm_run(args, ctx, [*argv, *value_flags])
     return Documents(**page_of(split_manifest(out), args.continue_token))
 
@@ -181,7 +188,7 @@ def _archive_name(chart_dir: Path, version: str | None) -> str:
 async def helm_package(args: PackageInput, ctx: CallContext) -> Packaged:
     chart_dir = existing_dir(args.path, "Chart directory")
     existing_file(str(chart_dir / "Chart.yaml"), "Chart.yaml")
-    destination = existing_dir(args.destination, "Destination") if args.destination else chart_dir.resolve().parent
+    destination = existing_dir(args.destination, "Destination") if args.destination else chart_dir.parent
     archive = destination / _archive_name(chart_dir, args.version)
     if archive.exists():
         raise InvalidInput(f"{archive} already exists; remove it or choose another destination.")

@@ -5,27 +5,33 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.helm.args import ArgList
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
+from kubehelm_mcp.toolsets.helm.dependency_sources import check_dependency_sources
 from kubehelm_mcp.toolsets.helm.remote import existing_dir, helm_run
-from kubehelm_mcp.validators import LocalPath
+from kubehelm_mcp.validators import ChartPath, LocalPath
 
 # Rewrites charts/ from Chart.yaml or Chart.lock: the same inputs give the same files.
 REBUILDS_CHARTS_DIR = Annotations(read_only=False, idempotent=True)
 
 
 class ChartPathInput(HelmInput):
-    chart_path: LocalPath = Field(min_length=1, description="Chart directory.")
+    chart_path: ChartPath = Field(min_length=1, description="Chart directory.")
 
 
 class FetchInput(ChartPathInput):
     verify: bool = Field(False, description="Verify the downloaded charts' signatures.")
     keyring: LocalPath | None = Field(None, description="Public keyring for verify.")
     skip_refresh: bool = Field(False, description="Do not refresh repository indexes first.")
+
+    @model_validator(mode="after")
+    def _dependency_sources(self, info: ValidationInfo) -> FetchInput:
+        check_dependency_sources(self.chart_path, info)
+        return self
 
 
 class DependencyList(ToolResult):

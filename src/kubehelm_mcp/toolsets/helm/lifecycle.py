@@ -107,7 +107,7 @@ def _changed(status: ReleaseStatus, manifest: list[dict[str, Any]] | None = None
 async def _apply(args: ChangeInput, ctx: CallContext, verb: list[str]) -> ReleaseChange:
     cli = await ctx.helm.cli(args.helm_version)
     target = await ctx.helm_target()
-    with values_args(args.value_sources()) as value_flags:
+    with values_args(args.value_sources(), ctx.read_file) as value_flags:
         argv = [*verb, args.release_name, args.chart, *_change_args(args), *value_flags]
         work = cli.run_json(argv, target, f"helm {verb[0]} {args.release_name}")
         record = await _waiting(

@@ -15,6 +15,9 @@ from kubehelm_mcp.toolsets.helm.remote import REMOVES_LOCAL, existing_file, helm
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
 from kubehelm_mcp.validators import CliText, CliWord, LocalPath, PluginSource
 
+# Installing or updating a plugin runs its code (hooks, then its commands) as the server's user:
+# destructive, so a default or read-only server refuses it; sources: --allowed-plugin-sources.
+RUNS_PLUGIN_CODE = Annotations(read_only=False, destructive=True)
 PLUGIN_NAME = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Plugin name.")
 
 
@@ -75,14 +78,11 @@ _INSTALLED = re.compile(r"^Installed plugin: (\S+)", re.M)
 
 
 def plugin_source(source: str) -> str:
-    """A URL as given; a local path made absolute, refused when it does not exist (helm's own
-    message would blame a missing VCS)."""
-    if "://" in source:
-        return source
-    path = Path(source).expanduser()
-    if not path.exists():
+    """A URL as given; a local path (already resolved by validation), refused when it does not
+    exist (helm's own message would blame a missing VCS)."""
+    if "://" not in source and not Path(source).exists():
         raise InvalidInput(f"Plugin path {source} does not exist.")
-    return str(path.resolve())
+    return source
 
 
 async def helm_plugin_install(args: PluginInstallInput, ctx: CallContext) -> PluginChanged:
@@ -140,7 +140,7 @@ TOOLS: list[AnyTool] = [
         description="Install a Helm plugin from a directory, archive (path or URL) or VCS URL.",
         input_model=PluginInstallInput,
         output_model=PluginChanged,
-        annotations=Annotations(read_only=False),
+        annotations=RUNS_PLUGIN_CODE,
         category=Category.REPO,
         handler=helm_plugin_install,
     ),
@@ -158,7 +158,7 @@ TOOLS: list[AnyTool] = [
         description="Update a plugin installed from a VCS repository to its latest version.",
         input_model=PluginNameInput,
         output_model=PluginChanged,
-        annotations=Annotations(read_only=False, idempotent=True),
+        annotations=RUNS_PLUGIN_CODE,
         category=Category.REPO,
         handler=helm_plugin_update,
     ),

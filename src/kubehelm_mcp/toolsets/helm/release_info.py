@@ -15,8 +15,7 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.helm.engine import ReleaseReader
 from kubehelm_mcp.helm.manifests import split_manifest
 from kubehelm_mcp.helm.models import HelmTarget, ReleaseMetadata, ReleaseRevision
-from kubehelm_mcp.helm.values import redact_values
-from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
+from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, HelmValues, PagedResult, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
 from kubehelm_mcp.toolsets.helm.inputs import PageInput, ReleaseInput, RevisionInput
 from kubehelm_mcp.toolsets.kubernetes.common import render_table
@@ -45,7 +44,7 @@ class History(PagedResult):
 
 class ReleaseValues(ToolResult):
     release_name: str
-    values: dict[str, Any] | None = None
+    values: HelmValues = None  # redacted by the pipeline's shaping step
 
     def to_text(self) -> str:
         body = yaml.safe_dump(self.values, sort_keys=False).strip() if self.values else "{}"
@@ -68,7 +67,7 @@ class ReleaseAll(Documents):
     """Everything about one revision; items are the manifest's documents."""
 
     metadata: ReleaseMetadata
-    values: dict[str, Any] | None = None
+    values: HelmValues = None  # redacted by the pipeline's shaping step
     notes: str | None = None
     hooks: list[dict[str, Any]] | None = None
 
@@ -96,9 +95,7 @@ async def helm_history(args: HistoryInput, ctx: CallContext) -> History:
 async def helm_get_values(args: ValuesGetInput, ctx: CallContext) -> ReleaseValues:
     reader, target = await _reader(args, ctx)
     values = await reader.values(target, args.release_name, args.revision, args.all)
-    return ReleaseValues(
-        release_name=args.release_name, values=redact_values(values, reveal=ctx.settings.reveal_secrets)
-    )
+    return ReleaseValues(release_name=args.release_name, values=values)
 
 
 async def helm_get_manifest(args: DocumentsGetInput, ctx: CallContext) -> Documents:
@@ -137,7 +134,7 @@ async def helm_get_all(args: DocumentsGetInput, ctx: CallContext) -> ReleaseAll:
     return ReleaseAll(
         **page_of(split_manifest(manifest), args.continue_token),
         metadata=meta,
-        values=redact_values(values, reveal=ctx.settings.reveal_secrets),
+        values=values,
         notes=notes or None,
         hooks=split_manifest(hooks) or None,
     )

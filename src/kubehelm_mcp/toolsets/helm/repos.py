@@ -156,7 +156,7 @@ async def helm_repo_remove(args: RepoRemoveInput, ctx: CallContext) -> ReposChan
 
 
 async def helm_repo_index(args: RepoIndexInput, ctx: CallContext) -> RepoIndex:
-    directory = existing_dir(args.directory, "Chart directory").resolve()
+    directory = existing_dir(args.directory, "Chart directory")
     argv = ["repo", "index", str(directory)]
     if args.url:
         argv += ["--url", args.url]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationInfo, model_validator
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput, NotFound, ToolError
@@ -18,7 +19,7 @@ from kubehelm_mcp.toolsets.helm.remote import (
     existing_file,
     helm_run,
 )
-from kubehelm_mcp.validators import ChartRef, CliText, LocalPath, RegistryUrl, RepoUrl
+from kubehelm_mcp.validators import ChartRef, CliText, LocalPath, RegistryUrl, RepoUrl, local_path
 
 PLAIN_HTTP = Field(False, description="Reach an OCI registry over plain HTTP (insecure).")
 
@@ -31,15 +32,23 @@ class PullInput(TlsInput):
     )
     version: CliText | None = Field(None, description="Version or constraint (default: latest).")
     repo: RepoUrl | None = Field(None, description="Repository URL to look the chart up in.")
-    destination: LocalPath = Field(".", description="Existing directory to write to.")
+    destination: LocalPath = Field(".", validate_default=True, description="Existing directory to write to.")
     untar: bool = Field(False, description="Unpack the chart after download.")
-    untar_dir: LocalPath | None = Field(None, description="Directory (under destination) to unpack into.")
+    untar_dir: CliText | None = Field(None, description="Directory (relative: under destination) to unpack into.")
     devel: bool = Field(False, description="Allow development versions.")
     prov: bool = Field(False, description="Also fetch the provenance file.")
     verify: bool = Field(False, description="Verify the chart's provenance against the keyring.")
     keyring: LocalPath | None = Field(None, description="Public keyring for verify.")
     plain_http: bool = PLAIN_HTTP
     pass_credentials: bool = Field(False, description="Send credentials to every domain redirected to.")
+
+    @model_validator(mode="after")
+    def _untar_under_destination(self, info: ValidationInfo) -> PullInput:
+        """helm unpacks a relative untar_dir under destination: that joined path is the one checked
+        and the one helm gets (absolute)."""
+        if self.untar_dir is not None:
+            self.untar_dir = local_path(str(Path(self.destination) / self.untar_dir), info)
+        return self
 
 
 class PushInput(TlsInput):
@@ -69,7 +78,7 @@ def _reported(out: str) -> dict[str, str]:
 
 
 async def helm_pull(args: PullInput, ctx: CallContext) -> Pulled:
-    destination = existing_dir(args.destination, "Destination").resolve()
+    destination = existing_dir(args.destination, "Destination")
     if args.keyring:
         existing_file(args.keyring, "Keyring")
     argv = ["pull", args.chart, "--destination", str(destination), *args.tls_args()]
@@ -103,7 +112,7 @@ async def helm_pull(args: PullInput, ctx: CallContext) -> Pulled:
 
 
 async def helm_push(args: PushInput, ctx: CallContext) -> Pushed:
-    chart = existing_file(args.chart_ref, "Chart archive").resolve()
+    chart = existing_file(args.chart_ref, "Chart archive")
     if not args.remote.startswith("oci://"):
         raise InvalidInput(f"The remote must be an oci:// URL, got {args.remote}.")
     argv = ["push", str(chart), args.remote, *args.tls_args(), *(["--plain-http"] if args.plain_http else [])]

@@ -13,7 +13,7 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import NotFound
 from kubehelm_mcp.kube.clients import KubeCluster
 from kubehelm_mcp.kube.discovery import ResourceType
-from kubehelm_mcp.tooling import ToolInput, ToolResult
+from kubehelm_mcp.tooling import ToolInput, ToolResult, WriteStates
 
 Output = Literal["summary", "yaml", "json"]
 
@@ -115,8 +115,9 @@ class ChangeSet(ToolResult):
     items: list[ObjectChange]
     # The live and resulting object of each changed item: {"index": i, "before": ..., "after": ...}.
     # Kept out of the structured result. The pipeline sanitises every field of a result, these
-    # too (managedFields gone, Secret values redacted), so the diff only ever shows those copies.
-    states: list[dict[str, Any]] | None = Field(None, exclude=True)
+    # too (managedFields gone, Secret values redacted, and what the write put on a Secret), so the
+    # diff only ever shows those copies.
+    states: WriteStates = Field(None, exclude=True)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
