@@ -22,7 +22,6 @@ from typing import Any
 from mcp import Client
 from testcluster.controlplane import ControlPlane
 from testcluster.install import Binaries, ensure_all
-from testcluster.netguard import guarded_run
 
 from bench import cli, demochart, seed
 from bench.calls import Call, calls_bytes, checked_call, json_bytes, time_calls
@@ -166,7 +165,7 @@ async def run(runs: int, dump: Path | None) -> None:
 
 def main() -> None:
     args = cli.parser(__doc__, dump=True).parse_args()
-    with guarded_run():
+    with cli.guarded():
         asyncio.run(run(args.runs, args.dump))
 
 

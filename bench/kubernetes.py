@@ -21,7 +21,6 @@ from mcp import Client
 from testcluster.controlplane import ControlPlane
 from testcluster.images import BUSYBOX_IMAGE
 from testcluster.install import ensure_all
-from testcluster.netguard import guarded_run
 from testcluster.node import Node
 
 from bench import cli, seed
@@ -181,7 +180,7 @@ async def run(runs: int, dump: Path | None) -> None:
 
 def main() -> None:
     args = cli.parser(__doc__, dump=True).parse_args()
-    with guarded_run():
+    with cli.guarded(node=True):
         asyncio.run(run(args.runs, args.dump))
 
 

@@ -36,9 +36,8 @@ import anyio
 from mcp import Client
 from testcluster.controlplane import ControlPlane
 from testcluster.install import Binaries, ensure_all
-from testcluster.netguard import guarded_run
 
-from bench import seed
+from bench import cli, seed
 from bench.calls import Call
 from bench.helmcli import helm
 from bench.servers import KMS, kms_argv, ours_argv, server_env
@@ -319,7 +318,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load per server (default 60)")
     parser.add_argument("--servers", default=f"{OURS},{KMS}", help=f"comma-separated: {OURS}, {KMS}")
     args = parser.parse_args()
-    with guarded_run():
+    with cli.guarded():
         asyncio.run(run(args.clients, args.duration, [s.strip() for s in args.servers.split(",") if s.strip()]))
 
 

@@ -34,8 +34,8 @@ import httpx2
 from mcp import Client
 from testcluster.controlplane import ControlPlane
 from testcluster.install import ensure_all
-from testcluster.netguard import guarded_run
 
+from bench import cli
 from kubehelm_mcp import create_client, create_server
 from kubehelm_mcp.api import server_parts
 
@@ -272,7 +272,7 @@ def main() -> None:
     outage_args.add_argument("--freeze", type=float, default=30)
     outage_args.add_argument("--etcd-stop", type=float, default=10)
     args = parser.parse_args()
-    with guarded_run():
+    with cli.guarded():
         if args.command == "flood":
             asyncio.run(flood(args.initializes, args.sse_streams))
         else:

@@ -25,7 +25,6 @@ import aiohttp
 from mcp import Client
 from testcluster.controlplane import ControlPlane
 from testcluster.install import Binaries, ensure_all
-from testcluster.netguard import guarded_run
 
 from bench import cli, seed
 from bench.calls import json_bytes, time_calls
@@ -173,7 +172,7 @@ async def run(runs: int) -> None:
 
 def main() -> None:
     parser = cli.parser(__doc__)
-    with guarded_run():
+    with cli.guarded():
         asyncio.run(run(parser.parse_args().runs))
 
 

@@ -172,9 +172,9 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     """Configure a server process through its environment, as a user would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEHELM_MCP_")}
     env.update(
-        KUBEHELM_MCP_KUBECONFIG=settings.kubeconfig or "",
-        KUBEHELM_MCP_HELM_V3_BINARY=settings.helm_v3_binary or "",
-        KUBEHELM_MCP_HELM_V4_BINARY=settings.helm_v4_binary or "",
+        KUBEHELM_MCP_KUBECONFIG=settings.kube.kubeconfig or "",
+        KUBEHELM_MCP_HELM_V3_BINARY=settings.helm.helm_v3_binary or "",
+        KUBEHELM_MCP_HELM_V4_BINARY=settings.helm.helm_v4_binary or "",
         **extra,
     )
     return env

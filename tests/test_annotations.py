@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from kubehelm_mcp import create_client
-from kubehelm_mcp.pipeline.scope import touches_cluster
 from kubehelm_mcp.settings import Settings
-from kubehelm_mcp.tooling import AnyTool, Category
+from kubehelm_mcp.tooling import AnyTool, Category, touches_cluster
 from kubehelm_mcp.toolsets import all_tools
 
 DESTRUCTIVE_WORDS = ("delete", "uninstall", "remove", "logout", "rollback", "exec", "push", "rollout")

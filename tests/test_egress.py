@@ -8,7 +8,6 @@ Refusals of non-loopback addresses happen before any connection is made.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -54,7 +53,7 @@ def origin(helm_binaries: dict[str, Path], tmp_path: Path) -> Iterator[Origin]:
 
 @pytest.fixture
 async def client(helm_binaries: dict[str, Path], helm_home: Path) -> AsyncIterator[Client]:
-    settings = dataclasses.replace(local_settings(helm_binaries), allowed_hosts=(ALLOWED_NAME,))
+    settings = local_settings(helm_binaries).replace(allowed_hosts=(ALLOWED_NAME,))
     async with create_client(settings=settings) as connected:
         yield connected
 

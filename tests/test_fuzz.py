@@ -273,7 +273,7 @@ async def test_every_tool_survives_schema_driven_fuzzing(fuzz_settings: Settings
         assert len(tools) >= 60
         for tool in tools:
             properties = tool.input_schema.get("properties", {})
-            limit = fuzz_settings.timeout_for(categories[tool.name]) + 5  # the server's own limit, then ours
+            limit = fuzz_settings.resilience.timeout_for(categories[tool.name]) + 5  # the server's own limit, then ours
             for number, arguments in enumerate(examples(arguments_for(tool.input_schema), EXAMPLES_PER_TOOL)):
                 target = read_only if number % READ_ONLY_SHARE == 0 else client
                 arguments = hermetic(tool.name, arguments, properties)

@@ -25,8 +25,8 @@ from testcluster.registry import TEST_PASSWORD, TEST_USER, OciRegistry
 from kubehelm_mcp import create_server
 from kubehelm_mcp.api import server_parts
 from kubehelm_mcp.logfilter import ScrubFilter
-from kubehelm_mcp.pipeline.scope import touches_cluster
 from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.tooling import touches_cluster
 from kubehelm_mcp.toolsets import all_tools
 from tests.support.cli import run
 from tests.support.helm_servers import ChartRepo, HubServer, git_plugin

@@ -27,7 +27,7 @@ from kubehelm_mcp.context import CallContext, SessionState
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.server import ServerParts, build_parts
 from kubehelm_mcp.settings import Settings
-from kubehelm_mcp.tooling import Annotations, Category, Tool, ToolInput, ToolResult
+from kubehelm_mcp.tooling import NAMESPACE, Annotations, Category, Tool, ToolInput, ToolResult
 from tests.conftest import start_http_server, stop_http_server
 from tests.support.cli import run
 from tests.support.http import get
@@ -246,6 +246,7 @@ async def test_the_breaker_counts_a_call_that_timed_out_but_not_one_the_client_c
         annotations=Annotations(read_only=False),
         category=Category.MUTATE,
         handler=hang,
+        touches=NAMESPACE,
     )
     ctx = CallContext(
         settings=parts.settings,

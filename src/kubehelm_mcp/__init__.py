@@ -1,4 +1,26 @@
-"""kubehelm-mcp: an MCP server that gives AI assistants full, safe access to Kubernetes and Helm."""
+"""kubehelm-mcp: an MCP server that gives AI assistants full, safe access to Kubernetes and Helm.
+
+The map, top to bottom (arrows point down only; tests/unit/test_layers.py guards them, and
+docs/architecture.md explains them):
+
+    cli.py, __main__.py    the command line: `kubehelm-mcp serve | version`
+    api.py                 the Python API: create_server, create_client, server_parts
+    web/                   the HTTP app (Streamable HTTP, SSE, health, readiness, metrics, auth,
+                           origins, limits, drain, TLS); builds on server.py, never the reverse
+    server.py              assembles settings -> toolsets -> pipeline -> one MCP Server
+    pipeline/              what every call needs, in order: policy, validation, target, resilience,
+                           handler, shaping, scrubbing, telemetry (runner.py holds the order)
+    toolsets/              tool declarations: kubernetes/, helm/, and rendering.py (tables)
+    kube/, helm/           Kubernetes access and the Helm engines; they know nothing of MCP
+    resilience/, identity/, egress/, telemetry/
+                           the pipeline's and engines' parts: timeouts, retries, breakers, limits,
+                           cache; cluster identity; the egress rule and proxy; metrics and traces
+    tooling.py             how a tool is declared (name, description, input, annotations, category)
+    settings.py            one typed settings object: flags > KUBEHELM_MCP_* env > defaults
+    docs.py                generates docs/tools.md and docs/settings.md from the code
+    shared leaves          caller, context, errors, validators, schemas, paging, metrics, audit,
+                           localfiles, concurrency, expiring, elicitation, log*, hardening
+"""
 
 from __future__ import annotations
 

@@ -25,18 +25,6 @@ MAX_VALUE_LENGTH = 253  # a DNS name's length: namespaces, contexts; longer raw 
 IN_CLUSTER = "in-cluster"
 
 
-def audit_problem(settings: Settings) -> str | None:
-    """One sentence explaining why the audit log cannot be written, or None (the file is created 0600)."""
-    path = settings.audit_log
-    if not path or path == STDERR:
-        return None
-    try:
-        os.close(_open_private(path))
-    except OSError as exc:
-        return f"--audit-log {path} cannot be opened: {exc.strerror or type(exc).__name__}."
-    return None
-
-
 def _open_private(path: str) -> int:
     # Created 0600 (the umask may only tighten it); an existing file is appended to and keeps its mode.
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -67,7 +55,7 @@ class AuditLog:
     @classmethod
     def open(cls, settings: Settings) -> AuditLog:
         """The configured log, or one that writes nothing when --audit-log is empty."""
-        return cls(settings, _handler(settings.audit_log) if settings.audit_log else None)
+        return cls(settings, _handler(settings.telemetry.audit_log) if settings.telemetry.audit_log else None)
 
     @property
     def enabled(self) -> bool:
@@ -77,7 +65,7 @@ class AuditLog:
         """An HTTP auth decision: 'ok', or why the request was refused (the refusal's own sentence)."""
         if self.enabled:
             caller = Caller(principal=principal, remote=remote)
-            self._write("auth", caller, outcome, identity=self._settings.cluster_identity, reason=reason)
+            self._write("auth", caller, outcome, identity=self._settings.identity.cluster_identity, reason=reason)
 
     def call(
         self,
@@ -106,12 +94,12 @@ class AuditLog:
 
     def _cluster_and_namespace(self, arguments: Mapping[str, Any], session_context: str | None) -> tuple[Any, Any]:
         s = self._settings
-        namespace = arguments.get("namespace") or s.namespace
+        namespace = arguments.get("namespace") or s.kube.namespace
         if arguments.get("kube_apiserver"):
             return _clip(arguments["kube_apiserver"]), _clip(namespace)
-        if s.in_cluster and not arguments.get("kubeconfig"):
+        if s.kube.in_cluster and not arguments.get("kubeconfig"):
             return IN_CLUSTER, _clip(namespace)
-        context = arguments.get("context") or arguments.get("kube_context") or session_context or s.context
+        context = arguments.get("context") or arguments.get("kube_context") or session_context or s.kube.context
         view = self._view() if not arguments.get("kubeconfig") else None
         if view is not None and isinstance(context, str | None):
             try:
@@ -126,7 +114,7 @@ class AuditLog:
         """The server kubeconfig's contexts, read once: the pool keeps its first connection too."""
         if self._kubeconfig is None:
             try:
-                self._kubeconfig = read_kubeconfig(kubeconfig_paths(self._settings.kubeconfig))
+                self._kubeconfig = read_kubeconfig(kubeconfig_paths(self._settings.kube.kubeconfig))
             except ToolError:
                 return None
         return self._kubeconfig

@@ -7,6 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# The ASGI scope key under which the HTTP auth middleware leaves the Principal for the server to read.
+PRINCIPAL_SCOPE_KEY = "kubehelm_mcp.principal"
+
 
 class Answer(StrEnum):
     """The user's answer to a yes/no question put through the client (MCP elicitation)."""

@@ -12,13 +12,9 @@ import anyio
 
 from kubehelm_mcp import __version__
 from kubehelm_mcp.api import create_server, server_parts
-from kubehelm_mcp.audit import audit_problem
 from kubehelm_mcp.hardening import harden
-from kubehelm_mcp.identity.config import identity_config_problem
 from kubehelm_mcp.logfilter import install_scrub_filter, server_secrets
 from kubehelm_mcp.settings import Settings, SettingsError, add_settings_arguments, load_settings
-from kubehelm_mcp.web.auth import auth_config_problem
-from kubehelm_mcp.web.tls import tls_problem
 
 log = logging.getLogger("kubehelm_mcp")
 
@@ -65,21 +61,23 @@ async def _serve_http(server: Any, settings: Settings) -> None:
         server,
         server_parts(server),
         # JSON: uvicorn's loggers keep no text handlers of their own and reach the root's JSON one
-        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
+        log_config=None if settings.telemetry.log_format == "json" else LOGGING_CONFIG,
     )
     # uvicorn's own handlers, when it has them
     install_scrub_filter("uvicorn", "uvicorn.access", known=server_secrets(settings))
-    scheme = "https" if settings.tls_cert else "http"
-    log.info("serving MCP on %s://%s:%d%s (SSE at /sse)", scheme, settings.host, settings.port, settings.path)
+    scheme = "https" if settings.http.tls_cert else "http"
+    log.info(
+        "serving MCP on %s://%s:%d%s (SSE at /sse)", scheme, settings.http.host, settings.http.port, settings.http.path
+    )
     await serve_drained(uvicorn_server)  # SIGTERM drains running calls (--shutdown-grace), then exits 0
 
 
 def serve(settings: Settings) -> None:
-    _configure_logging(settings.log_level, settings.log_format, server_secrets(settings))
-    if settings.harden:
+    _configure_logging(settings.telemetry.log_level, settings.telemetry.log_format, server_secrets(settings))
+    if settings.server.harden:
         harden()
     server = create_server(settings)
-    runner = _serve_stdio if settings.transport == "stdio" else _serve_http
+    runner = _serve_stdio if settings.server.transport == "stdio" else _serve_http
     anyio.run(runner, server, settings)
 
 
@@ -89,25 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kubehelm-mcp {__version__}")
         return 0
     try:
-        settings = load_settings(args)
+        settings = load_settings(args)  # every group's checks (check_settings), before anything binds a socket
     except SettingsError as exc:
         print(f"kubehelm-mcp: {exc}", file=sys.stderr)
         return 2
-    refusal = (
-        auth_config_problem(settings)
-        or tls_problem(settings)
-        or identity_config_problem(settings)
-        or audit_problem(settings)
-    )
-    if refusal:  # checked before anything binds a socket
-        print(f"kubehelm-mcp: {refusal}", file=sys.stderr)
-        return 2
-    if settings.tracing:
-        from kubehelm_mcp.telemetry.tracing import tracing_problem
-
-        if problem := tracing_problem():  # e.g. the otel extra is not installed
-            print(f"kubehelm-mcp: {problem}", file=sys.stderr)
-            return 2
     with contextlib.suppress(KeyboardInterrupt):
         serve(settings)
     return 0

@@ -55,8 +55,8 @@ class CallContext:
         """The namespace argument, else the server's --namespace, else the context's default."""
         if self.namespace_arg:
             return self.namespace_arg
-        if self.settings.namespace:
-            return self.settings.namespace
+        if self.settings.kube.namespace:
+            return self.settings.kube.namespace
         return (await self.cluster()).default_namespace
 
     async def helm_target(self, *, all_namespaces: bool = False) -> HelmTarget:

@@ -104,9 +104,9 @@ def _user_files(path: str, config: Mapping[str, Any]) -> Iterator[Path]:
 
 
 def _kubeconfig_files(settings: Settings) -> Iterator[Path]:
-    if settings.in_cluster and not settings.kubeconfig:
+    if settings.kube.in_cluster and not settings.kube.kubeconfig:
         return
-    for path in kubeconfig_paths(settings.kubeconfig):
+    for path in kubeconfig_paths(settings.kube.kubeconfig):
         yield Path(path)
         try:
             yield from _user_files(path, load_kubeconfig_file(path))
@@ -117,7 +117,11 @@ def _kubeconfig_files(settings: Settings) -> Iterator[Path]:
 def server_files(settings: Settings, environ: Mapping[str, str] | None = None) -> ServerFiles:
     """The credential files this server uses, worked out from its settings and kubeconfig (at start)."""
     environ = os.environ if environ is None else environ
-    named = [settings.tls_cert, settings.tls_key, settings.audit_log if settings.audit_log != "-" else None]
+    named = [
+        settings.http.tls_cert,
+        settings.http.tls_key,
+        settings.telemetry.audit_log if settings.telemetry.audit_log != "-" else None,
+    ]
     helm = helm_credential_paths(environ)
     files = [*_kubeconfig_files(settings), *(Path(p) for p in named if p), *helm[1:]]
     return ServerFiles.of(files, [helm[0], *(Path(t) for t in SERVICE_ACCOUNT_TREES)])
@@ -136,7 +140,7 @@ def refusal(
         return f"leads to {resolved}, a place the server never reads or writes"
     if files.holds(resolved, found):
         return f"leads to {resolved}, one of the server's own credential files, which no tool reads or writes"
-    roots = [r for root in settings.allowed_paths if (r := _resolved(Path(root))) is not None]
+    roots = [r for root in settings.files.allowed_paths if (r := _resolved(Path(root))) is not None]
     if roots and not any(under(resolved, root) for root in roots):
         return "is outside the server's --allowed-paths"
     return None
@@ -213,7 +217,7 @@ def read_local_file(path: str, what: str, settings: Settings, files: ServerFiles
         reason = refusal(_opened_path(descriptor, path), settings, files, found)
         if reason:
             raise InvalidInput(f"{what} '{path}' {reason}.")
-        limit = settings.max_file_bytes
+        limit = settings.files.max_file_bytes
         data = stream.read(limit + 1) if found.st_size <= limit else b""
         if found.st_size > limit or len(data) > limit:
             raise InvalidInput(

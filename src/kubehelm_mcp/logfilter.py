@@ -86,8 +86,10 @@ def server_secrets(settings: Settings) -> tuple[str, ...]:
     """The secrets among the settings (the fields kept out of their repr: the static token, keys,
     client secrets), for the scrubber to remove wherever they show up."""
     found: list[str] = []
-    for spec in dataclasses.fields(settings):
-        if not spec.repr:
-            value = getattr(settings, spec.name)
+    for group in (getattr(settings, name) for name in Settings.GROUPS):
+        for spec in dataclasses.fields(group):
+            if spec.repr:
+                continue
+            value = getattr(group, spec.name)
             found += [value] if isinstance(value, str) else [v for v in value or () if isinstance(v, str)]
     return tuple(v for v in found if v)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from pydantic import BaseModel, create_model
 
 from kubehelm_mcp import __version__
 from kubehelm_mcp.audit import AuditLog
-from kubehelm_mcp.caller import Ask, Caller, Principal, cannot_ask
+from kubehelm_mcp.caller import PRINCIPAL_SCOPE_KEY, Ask, Caller, Principal, cannot_ask
 from kubehelm_mcp.context import SessionState
 from kubehelm_mcp.egress.proxy import EgressProxy
 from kubehelm_mcp.elicitation import Elicitor
@@ -29,9 +30,8 @@ from kubehelm_mcp.pipeline import CallPipeline
 from kubehelm_mcp.schemas import input_schema, output_schema
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.telemetry.observer import Telemetry, telemetry_for
-from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, KubeconfigCredential, Tool
+from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, KubeconfigCredential
 from kubehelm_mcp.toolsets import all_tools
-from kubehelm_mcp.web.principal import PRINCIPAL_SCOPE_KEY
 
 INSTRUCTIONS = (
     "Kubernetes and Helm tools. Lists default to a compact summary; ask for output=yaml or json only "
@@ -63,16 +63,7 @@ class ServerParts:
 def _with_credentials(tool: AnyTool, credentials: tuple[type[BaseModel], ...]) -> AnyTool:
     """The same tool whose input also accepts per-call cluster credentials."""
     model = create_model(tool.input_model.__name__, __base__=(tool.input_model, *credentials))
-    return Tool(
-        name=tool.name,
-        description=tool.description,
-        input_model=model,
-        output_model=tool.output_model,
-        annotations=tool.annotations,
-        category=tool.category,
-        handler=tool.handler,
-        toolset=tool.toolset,
-    )
+    return dataclasses.replace(tool, input_model=model)  # every other part of the declaration kept
 
 
 def _mcp_tool(tool: AnyTool) -> types.Tool:
@@ -135,19 +126,19 @@ def build_parts(settings: Settings) -> ServerParts:
     async def api_for(target: ClusterTarget) -> KubeApi:
         return (await clients.get(target)).api
 
-    egress = EgressProxy(settings.allowed_hosts)  # what helm fetches meets the URL arguments' rule
+    egress = EgressProxy(settings.files.allowed_hosts)  # what helm fetches meets the URL arguments' rule
     helm = HelmService(
-        HelmBinaries(settings.helm_v3_binary, settings.helm_v4_binary),
+        HelmBinaries(settings.helm.helm_v3_binary, settings.helm.helm_v4_binary),
         api_for,
-        settings.helm_read_engine,
-        settings.helm_write_engine,
+        settings.helm.helm_read_engine,
+        settings.helm.helm_write_engine,
         observer=telemetry,
         egress=egress,
     )
     tools = all_tools()
     wanted: list[tuple[type[BaseModel], bool]] = [
-        (ClusterCredentials, settings.per_call_credentials),
-        (KubeconfigCredential, settings.per_call_kubeconfig),
+        (ClusterCredentials, settings.kube.per_call_credentials),
+        (KubeconfigCredential, settings.kube.per_call_kubeconfig),
     ]
     credentials = tuple(model for model, on in wanted if on)
     if credentials:
@@ -167,7 +158,14 @@ def build_parts(settings: Settings) -> ServerParts:
     )
 
 
-def build_server(parts: ServerParts) -> Server[Any]:
+class KubehelmServer(Server[Any]):
+    """The MCP server, carrying the parts behind it (settings, pipeline, client pool, metrics) so
+    transports, the HTTP app and tests reach them through the server itself."""
+
+    parts: ServerParts
+
+
+def build_server(parts: ServerParts) -> KubehelmServer:
     pipeline = parts.pipeline
     sessions = _Sessions()
     listed = [_mcp_tool(t) for t in pipeline.listed_tools()]
@@ -196,7 +194,7 @@ def build_server(parts: ServerParts) -> Server[Any]:
             is_error=outcome.is_error,
         )
 
-    server = Server(
+    server = KubehelmServer(
         "kubehelm-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
@@ -205,7 +203,8 @@ def build_server(parts: ServerParts) -> Server[Any]:
         get_tool_input_schema=schemas.get,
     )
     # Confirmation answers come back in requestState on the stateless protocol: sealed and bound to the call.
-    keys = parts.settings.request_state_keys
+    keys = parts.settings.policy.request_state_keys
     security = RequestStateSecurity(keys=list(keys)) if keys else RequestStateSecurity.ephemeral()
     server.middleware.append(RequestStateBoundary(security, default_audience=server.name))
+    server.parts = parts
     return server

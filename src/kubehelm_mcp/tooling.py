@@ -34,8 +34,52 @@ class Annotations:
     open_world: bool = True
 
 
+# The annotation presets every toolset uses (toolsets may alias them under a telling name).
 READ_ONLY = Annotations(read_only=True, idempotent=True)
 LOCAL_READ_ONLY = Annotations(read_only=True, idempotent=True, open_world=False)
+WRITES = Annotations(read_only=False)
+WRITES_IDEMPOTENT = Annotations(read_only=False, idempotent=True)
+DESTRUCTIVE = Annotations(read_only=False, destructive=True)
+DESTRUCTIVE_IDEMPOTENT = Annotations(read_only=False, destructive=True, idempotent=True)
+LOCAL_WRITES = Annotations(read_only=False, open_world=False)
+LOCAL_WRITES_IDEMPOTENT = Annotations(read_only=False, idempotent=True, open_world=False)
+LOCAL_DESTRUCTIVE = Annotations(read_only=False, destructive=True, open_world=False)
+
+
+@dataclass(frozen=True)
+class Touches:
+    """What a call of a cluster tool touches, declared on the tool; the policy (--denied-kinds,
+    namespace scope), confirmation rules and the audit log read it, never an input's field names.
+
+    kinds: resources every call touches, named as RBAC names them: `pods`, `nodes`, or a
+      subresource `pods/exec`, which `--denied-kinds pods/exec` and `--denied-kinds pods` both deny.
+    named: also the kind the call's input names (`Target.kind`) or each object of its manifest.
+    namespaced: False when no namespace is touched whatever `namespace` says (nodes, discovery).
+    release: a Helm release in the call's namespace; confirmation rules see the pseudo-kind
+      `Release` (never a --denied-kinds kind: the cluster serves no such kind).
+    """
+
+    kinds: tuple[str, ...] = ()
+    named: bool = False
+    namespaced: bool = True
+    release: bool = False
+
+
+# The declarations cluster tools share.
+OBJECTS = Touches(named=True)  # the kind and objects the call names, or its manifest's
+NAMESPACE = Touches()  # the call's namespace, nothing more
+RELEASES = Touches(release=True)  # Helm releases in the call's namespace
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one call's input names, as its input mixins say (ToolInput.target)."""
+
+    kind: str | None = None
+    api_version: str | None = None
+    manifest: str | None = None
+    names: tuple[str, ...] = ()
+    all_namespaces: bool = False
 
 
 class ToolInput(BaseModel):
@@ -55,6 +99,11 @@ class ToolInput(BaseModel):
         """Seconds this call's own input tells the tool to wait (helm --timeout, an exec timeout);
         the pipeline lets such a call run at least that long, plus a margin."""
         return 0.0
+
+    def target(self) -> Target:
+        """What this call names (a kind, objects, a manifest, all namespaces); the input models
+        that carry such fields override it, calling super() so mixins combine."""
+        return Target()
 
 
 class ClusterCredentials(BaseModel):
@@ -139,6 +188,14 @@ class Tool(Generic[InputT, OutputT]):
     # For a destructive tool whose reads are harmless (k8s_rollout status): which calls destroy.
     # The annotation stays destructive, so clients see the worst case.
     destructive_when: Callable[[InputT], bool] | None = None
+    # What a call touches in the cluster: required exactly for the tools that reach one.
+    touches: Touches | None = None
+
+    def __post_init__(self) -> None:
+        if reaches_cluster(self.annotations, self.category) != (self.touches is not None):
+            raise ValueError(f"{self.name}: a tool declares `touches` exactly when it reaches a cluster")
+        if self.touches is not None and self.touches.named and self.input_model.target is ToolInput.target:
+            raise ValueError(f"{self.name}: `touches.named` needs an input whose target() names a kind or manifest")
 
     @property
     def read_only(self) -> bool:
@@ -150,3 +207,13 @@ class Tool(Generic[InputT, OutputT]):
 
 
 AnyTool = Tool[Any, Any]
+
+
+def reaches_cluster(annotations: Annotations, category: Category) -> bool:
+    """Open-world queries and mutations reach a cluster; chart and repo tools reach chart
+    repositories and registries, and local tools (contexts, port-forward lists, helm env) nothing."""
+    return annotations.open_world and category in (Category.QUERY, Category.MUTATE)
+
+
+def touches_cluster(tool: AnyTool) -> bool:
+    return tool.touches is not None

@@ -214,7 +214,7 @@ def _addresses(host: str) -> list[egress_rules.Address]:
 
 def _check_addresses(host: str, addresses: list[egress_rules.Address], settings: Settings) -> None:
     """The egress rule (kubehelm_mcp.egress.rules), which the egress proxy applies to helm's fetches too."""
-    refused = egress_rules.refusal(host, addresses, settings.allowed_hosts)
+    refused = egress_rules.refusal(host, addresses, settings.files.allowed_hosts)
     if refused is not None:
         raise _refuse(refused.sentence(f"the URL host {_shown(host)}"))
 
@@ -309,7 +309,7 @@ def _plugin_source(value: str, info: ValidationInfo) -> str:
     """A plugin directory, archive or URL, which must also match --allowed-plugin-sources: installing
     a plugin runs its code (its install hook, then every command) as the server's user."""
     source = _url_or_local(value, info, ("http", "https", "file", "git", "ssh"))
-    if not any(fnmatch.fnmatchcase(source, pattern) for pattern in _settings(info).allowed_plugin_sources):
+    if not any(fnmatch.fnmatchcase(source, pattern) for pattern in _settings(info).helm.allowed_plugin_sources):
         raise _refuse(
             f"plugin source {_shown(source)} is not among the server's --allowed-plugin-sources "
             "(installing a plugin runs its code on the server)"

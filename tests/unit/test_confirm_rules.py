@@ -66,7 +66,7 @@ def test_calls_that_change_nothing_are_never_asked() -> None:
 def test_malformed_rules_are_refused_at_start(bad: str) -> None:
     with pytest.raises(SettingsError, match="must be a tool name or glob, or verb:kind:namespace"):
         load_settings(environ={"KUBEHELM_MCP_CONFIRM": f"helm_uninstall,{bad}"})
-    assert load_settings(environ={"KUBEHELM_MCP_CONFIRM": "helm_*,delete:*:prod"}).confirm == (
+    assert load_settings(environ={"KUBEHELM_MCP_CONFIRM": "helm_*,delete:*:prod"}).policy.confirm == (
         "helm_*",
         "delete:*:prod",
     )

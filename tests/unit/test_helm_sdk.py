@@ -14,6 +14,7 @@ import kubehelm_mcp.helm.sdk as sdk_engine
 from kubehelm_mcp.errors import ClusterUnavailable, DependencyMissing, Forbidden, InvalidInput, NotFound, ToolError
 from kubehelm_mcp.helm.binaries import HelmBinaries
 from kubehelm_mcp.helm.models import HelmTarget, ReleaseSummary
+from kubehelm_mcp.helm.requests import InstallRequest
 from kubehelm_mcp.helm.sdk import (
     SdkReleaseReader,
     config_options,
@@ -21,12 +22,12 @@ from kubehelm_mcp.helm.sdk import (
     sdk_error,
     summary_from_row,
 )
+from kubehelm_mcp.helm.sdk_writes import SdkReleaseWriter, sdk_install
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.helm.storage import StorageReleaseReader
 from kubehelm_mcp.kube.api import KubeApi
 from kubehelm_mcp.kube.target import ClusterTarget
-from kubehelm_mcp.toolsets.helm.lifecycle import InstallInput
-from kubehelm_mcp.toolsets.helm.sdk_changes import sdk_install
+from kubehelm_mcp.toolsets.helm.lifecycle import InstallInput, install_request
 
 
 def test_the_sdk_is_installed_for_the_tests() -> None:
@@ -110,8 +111,9 @@ def test_get_all_becomes_a_release_record() -> None:
     assert (record["version"], record["manifest"], record["hooks"], record["config"]) == (3, "kind: X", hooks, {"a": 1})
 
 
-def _install(tmp_path: Path, **extra: Any) -> InstallInput:
-    return InstallInput(release_name="web", chart=str(tmp_path), **extra)
+def _install(tmp_path: Path, **extra: Any) -> InstallRequest:
+    """The request helm_install makes of these inputs."""
+    return install_request(InstallInput(release_name="web", chart=str(tmp_path), **extra))
 
 
 def test_sdk_install_takes_a_local_chart_with_inline_values(tmp_path: Path) -> None:
@@ -139,12 +141,16 @@ def test_sdk_install_leaves_the_rest_to_the_cli(tmp_path: Path, extra: dict[str,
 
 
 def test_sdk_install_leaves_remote_charts_to_the_cli(tmp_path: Path) -> None:
-    assert sdk_install(InstallInput(release_name="web", chart="bitnami/nginx")) is None
-    assert sdk_install(InstallInput(release_name="web", chart=str(tmp_path / "missing"))) is None
+    assert sdk_install(install_request(InstallInput(release_name="web", chart="bitnami/nginx"))) is None
+    assert sdk_install(install_request(InstallInput(release_name="web", chart=str(tmp_path / "missing")))) is None
 
 
 async def _no_api(target: ClusterTarget) -> KubeApi:
     raise AssertionError("engine selection must not call the cluster")
+
+
+def _read(path: str, what: str) -> bytes:
+    raise AssertionError("engine selection must not read files")
 
 
 def _service(read: str, write: str = "cli") -> HelmService:
@@ -156,16 +162,17 @@ async def test_the_sdk_engine_serves_v4_and_leaves_v3_to_storage() -> None:
     service = _service("sdk", "sdk")
     assert isinstance(await service.reader("v4"), SdkReleaseReader)
     assert isinstance(await service.reader("v3"), StorageReleaseReader)
-    assert await service.sdk_writer("v4") is not None
-    assert await service.sdk_writer("v3") is None
-    assert await _service("storage").sdk_writer("v4") is None
+    assert isinstance(await service.writer("v4", _read), SdkReleaseWriter)
+    assert service.writes_with_sdk("v4")
+    assert not service.writes_with_sdk("v3")
+    assert not _service("storage").writes_with_sdk("v4")
 
 
 @pytest.mark.anyio
 async def test_a_missing_sdk_is_one_clear_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sdk_engine, "_sdk", None)
     monkeypatch.setitem(sys.modules, "helm_python", None)  # makes `import helm_python` fail
-    for call in (_service("sdk").reader("v4"), _service("storage", "sdk").sdk_writer("v4")):
+    for call in (_service("sdk").reader("v4"), _service("storage", "sdk").writer("v4", _read)):
         with pytest.raises(DependencyMissing) as caught:
             await call
         assert "pip install 'kubehelm-mcp[sdk]'" in str(caught.value)

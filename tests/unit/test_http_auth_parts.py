@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from kubehelm_mcp.settings import Settings
-from kubehelm_mcp.web.auth import Authenticator, Policy, StaticTokenValidator, TokenCache, auth_config_problem
+from kubehelm_mcp.web.auth import Authenticator, Policy, StaticTokenValidator, TokenCache
 from kubehelm_mcp.web.oidc import JWKS_MIN_REFRESH_INTERVAL, JWKS_TTL, JwksCache, OidcValidator
 from kubehelm_mcp.web.principal import AuthFailure, Principal
 from tests.support.oidc import ec_key, forged, public_jwk, public_pem, rsa_key
@@ -76,6 +76,11 @@ async def test_static_tokens_and_authorization_headers() -> None:
             await auth.authenticate(header)
         assert refused.value.status == 401 and refused.value.outcome == outcome
         assert "s3cret" not in refused.value.description
+
+
+def auth_config_problem(settings: Settings) -> str | None:
+    """The auth group's own check, given the transport and host as check_settings gives them."""
+    return next(iter(settings.auth.problems(settings.server.transport, settings.http.host)), None)
 
 
 def test_the_bind_guard() -> None:

@@ -13,7 +13,6 @@ from kubehelm_mcp.settings import Settings, SettingsError, load_settings
 from kubehelm_mcp.web.limits import head_bytes
 from kubehelm_mcp.web.origins import OriginPolicy, cors_middleware
 from kubehelm_mcp.web.protocol import TimedH11Protocol, timed_h11
-from kubehelm_mcp.web.tls import tls_problem
 from tests.support.tls import write_pair
 
 
@@ -78,6 +77,11 @@ def test_cors_is_configured_only_with_origins() -> None:
     assert middleware.kwargs["expose_headers"] == ["Mcp-Session-Id", "Mcp-Protocol-Version", "WWW-Authenticate"]
 
 
+def tls_problem(settings: Settings) -> str | None:
+    """The http group's own check (TLS included), given the transport as check_settings gives it."""
+    return next(iter(settings.http.problems(settings.server.transport)), None)
+
+
 def test_tls_problems(tmp_path: Path) -> None:
     cert, key = write_pair(tmp_path, "one")
     _, other_key = write_pair(tmp_path, "two")
@@ -120,9 +124,9 @@ def test_limits_from_the_environment() -> None:
             "KUBEHELM_MCP_STATELESS": "true",
         }
     )
-    assert settings.max_body_bytes == 2048 and settings.shutdown_grace == 0
-    assert settings.http_allowed_hosts == ("a.example.com", "*.b.example.com")
-    assert settings.stateless
+    assert settings.http_limits.max_body_bytes == 2048 and settings.http_limits.shutdown_grace == 0
+    assert settings.http.http_allowed_hosts == ("a.example.com", "*.b.example.com")
+    assert settings.http.stateless
 
 
 def test_head_bytes_counts_the_request_line_and_headers() -> None:

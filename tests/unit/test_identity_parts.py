@@ -15,13 +15,12 @@ import jwt
 import pytest
 import yaml
 
-from kubehelm_mcp.audit import AuditLog, audit_problem
+from kubehelm_mcp.audit import AuditLog
 from kubehelm_mcp.caller import Caller, Principal
 from kubehelm_mcp.errors import PolicyDenied
 from kubehelm_mcp.helm.args import impersonation_flags
 from kubehelm_mcp.helm.models import HelmTarget
 from kubehelm_mcp.helm.sdk import config_options
-from kubehelm_mcp.identity.config import identity_config_problem
 from kubehelm_mcp.identity.exchange import ExchangedToken
 from kubehelm_mcp.identity.impersonation import impersonated
 from kubehelm_mcp.kube.cluster_only import cluster_only_kubeconfig, cluster_only_kubeconfig_file
@@ -201,6 +200,16 @@ def test_an_in_cluster_cluster_only_kubeconfig(monkeypatch: pytest.MonkeyPatch) 
         "server": "https://10.0.0.1:443",
         "certificate-authority": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
     }
+
+
+def identity_config_problem(settings: Settings) -> str | None:
+    """The identity group's own check, given the transport and issuer as check_settings gives them."""
+    return next(iter(settings.identity.problems(settings.server.transport, settings.auth.oidc_issuer)), None)
+
+
+def audit_problem(settings: Settings) -> str | None:
+    """The telemetry group's own check (the audit log can be opened)."""
+    return next(iter(settings.telemetry.problems()), None)
 
 
 def test_identity_settings_are_checked_before_serving() -> None:

@@ -10,7 +10,7 @@ from kubehelm_mcp.kube.discovery import ResourceType, _match
 from kubehelm_mcp.pipeline.policy import Policy
 from kubehelm_mcp.schemas import compact, input_schema, output_schema
 from kubehelm_mcp.settings import Settings
-from kubehelm_mcp.tooling import READ_ONLY, Annotations, Category, Tool, ToolInput, ToolResult
+from kubehelm_mcp.tooling import NAMESPACE, READ_ONLY, Annotations, Category, Tool, ToolInput, ToolResult
 from kubehelm_mcp.toolsets import all_tools
 
 
@@ -28,6 +28,7 @@ def _tool(annotations: Annotations) -> Tool[ToolInput, ToolResult]:
         category=Category.QUERY,
         handler=_noop,
         toolset="kubernetes",
+        touches=NAMESPACE,
     )
 
 

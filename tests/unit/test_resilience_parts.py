@@ -27,11 +27,12 @@ from kubehelm_mcp.helm.cli import helm_error
 from kubehelm_mcp.kube.api import api_error
 from kubehelm_mcp.resilience.breaker import FIRST_INTERVAL, BreakerOpen, Breakers, BreakerState, CircuitBreaker
 from kubehelm_mcp.resilience.cache import ReadCache, cache_key
-from kubehelm_mcp.resilience.guard import cacheable, rate_key, retryable, touches_cluster
+from kubehelm_mcp.resilience.guard import cacheable, rate_key, retryable
 from kubehelm_mcp.resilience.limits import Bulkhead, RateLimiter, TokenBucket
 from kubehelm_mcp.resilience.retry import is_transient, retry_call
 from kubehelm_mcp.resilience.timeouts import WAIT_MARGIN, call_timeout
 from kubehelm_mcp.settings import Settings, SettingsError, load_settings
+from kubehelm_mcp.tooling import touches_cluster
 from kubehelm_mcp.toolsets import all_tools
 
 pytestmark = pytest.mark.anyio  # the async tests below; plain ones are unaffected
@@ -391,15 +392,15 @@ def test_resilience_settings_refuse_values_that_cannot_work(variable: str, value
     with pytest.raises(SettingsError) as refused:
         load_settings(environ={variable: value})
     assert str(refused.value) == sentence
-    assert load_settings(environ={"KUBEHELM_MCP_READ_CACHE_TTL": "5"}).read_cache_ttl == 5
+    assert load_settings(environ={"KUBEHELM_MCP_READ_CACHE_TTL": "5"}).resilience.read_cache_ttl == 5
 
 
 def test_every_category_has_its_own_timeout() -> None:
     settings = Settings(query_timeout=1, mutate_timeout=2, chart_timeout=3, repo_timeout=4)
-    assert [settings.timeout_for(c) for c in ("query", "mutate", "chart", "repo")] == [1, 2, 3, 4]
-    assert Settings().timeout_for("mutate") == 120
+    assert [settings.resilience.timeout_for(c) for c in ("query", "mutate", "chart", "repo")] == [1, 2, 3, 4]
+    assert Settings().resilience.timeout_for("mutate") == 120
     with pytest.raises(ValueError, match="unknown tool category"):
-        settings.timeout_for("other")
+        settings.resilience.timeout_for("other")
 
 
 def test_a_call_that_asks_to_wait_longer_gets_that_wait_plus_a_margin() -> None:

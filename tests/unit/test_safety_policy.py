@@ -11,7 +11,7 @@ from kubehelm_mcp.errors import PolicyDenied
 from kubehelm_mcp.pipeline.policy import Policy, dry_run_value
 from kubehelm_mcp.pipeline.scope import CallScope, KindRef
 from kubehelm_mcp.settings import Settings
-from kubehelm_mcp.tooling import Annotations, Category, Tool, ToolInput, ToolResult
+from kubehelm_mcp.tooling import Annotations, Category, Tool, ToolInput, ToolResult, Touches
 from kubehelm_mcp.toolsets import all_tools
 
 
@@ -28,7 +28,8 @@ async def _noop(args: ToolInput, ctx: object) -> ToolResult:
 
 
 def _tool(name: str, model: type[ToolInput] = ToolInput, *, read_only: bool = False) -> Tool[ToolInput, ToolResult]:
-    return Tool(name, "d", model, ToolResult, Annotations(read_only=read_only), Category.MUTATE, _noop)
+    annotations = Annotations(read_only=read_only)
+    return Tool(name, "d", model, ToolResult, annotations, Category.MUTATE, _noop, touches=Touches())
 
 
 def test_dry_run_value_follows_the_field_type() -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from kubehelm_mcp.egress.proxy import EgressProxy
 from kubehelm_mcp.helm.binaries import HelmBinaries, HelmBinary
 from kubehelm_mcp.helm.cli import CliReleaseReader, HelmCli
-from kubehelm_mcp.helm.engine import ReleaseReader
+from kubehelm_mcp.helm.cli_writes import CliHelmCommands, CliReleaseWriter
+from kubehelm_mcp.helm.engine import HelmCommands, ReleaseReader, ReleaseWriter
 from kubehelm_mcp.helm.models import HelmMajor
 from kubehelm_mcp.helm.sdk import SdkReleaseReader, load_sdk
 from kubehelm_mcp.helm.sdk_writes import SdkReleaseWriter
 from kubehelm_mcp.helm.storage import ApiForTarget, StorageReleaseReader
+from kubehelm_mcp.localfiles import FileReader
 from kubehelm_mcp.telemetry.hooks import NULL_OBSERVER, Observer
 
 
@@ -30,7 +34,6 @@ class HelmService:
         self.write_engine = write_engine
         self._storage = StorageReleaseReader(api_for)
         self._sdk = SdkReleaseReader(self._storage, observer)
-        self._sdk_writer = SdkReleaseWriter(observer)
 
     async def binary(self, major: HelmMajor) -> HelmBinary:
         return await self.binaries.get(major)
@@ -49,10 +52,22 @@ class HelmService:
             return self._sdk
         return CliReleaseReader(await self.cli(major))
 
-    async def sdk_writer(self, major: HelmMajor) -> SdkReleaseWriter | None:
-        """The SDK writer when the write engine is sdk and the call is for Helm v4 (the SDK's major);
-        None means: use the CLI engine."""
-        if self.write_engine != "sdk" or major != "v4":
-            return None
-        await load_sdk()
-        return self._sdk_writer
+    def writes_with_sdk(self, major: HelmMajor) -> bool:
+        """Whether release changes go to the SDK writer: the write engine is sdk and the call is for
+        Helm v4 (the SDK's major). It still hands the CLI what the SDK cannot express."""
+        return self.write_engine == "sdk" and major == "v4"
+
+    async def writer(self, major: HelmMajor, read_file: FileReader) -> ReleaseWriter:
+        """Release changes; `read_file` checks and reads the local values files a change names."""
+        if self.writes_with_sdk(major):
+            await load_sdk()  # a missing extra fails here, in one sentence
+            return SdkReleaseWriter(partial(self.cli_writer, major, read_file), self._observer)
+        return await self.cli_writer(major, read_file)
+
+    async def cli_writer(self, major: HelmMajor, read_file: FileReader) -> ReleaseWriter:
+        return CliReleaseWriter(await self.cli(major), major, read_file)
+
+    async def commands(self, major: HelmMajor, read_file: FileReader) -> HelmCommands:
+        """The helm commands that need no cluster (charts, repositories, registries, plugins): the
+        CLI engine's, as the SDK offers none of them."""
+        return CliHelmCommands(await self.cli(major), major, read_file)

@@ -72,11 +72,11 @@ class TokenExchanger:
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenExchanger:
         return cls(
-            settings.obo_token_url or "",
-            settings.obo_client_id or "",
-            settings.obo_client_secret or "",
-            settings.obo_audience,
-            settings.obo_scope,
+            settings.identity.obo_token_url or "",
+            settings.identity.obo_client_id or "",
+            settings.identity.obo_client_secret or "",
+            settings.identity.obo_audience,
+            settings.identity.obo_scope,
         )
 
     async def exchange(self, subject_token: str, subject_expires_at: float | None = None) -> ExchangedToken:

@@ -28,10 +28,12 @@ def _checked(name: str, what: str) -> str:
 def impersonated(principal: Principal, settings: Settings) -> tuple[str, tuple[str, ...]]:
     """The prefixed user name and groups (each at most once, in the token's order)."""
     if not principal.username:
-        claim = settings.impersonation_user_claim
+        claim = settings.identity.impersonation_user_claim
         raise PolicyDenied(
             f"The token has no usable '{claim}' claim to name its user on the cluster (--impersonation-user-claim)."
         )
-    user = _checked(settings.impersonation_prefix + principal.username, "user name")
-    groups = dict.fromkeys(_checked(settings.impersonation_groups_prefix + g, "group") for g in principal.groups)
+    user = _checked(settings.identity.impersonation_prefix + principal.username, "user name")
+    groups = dict.fromkeys(
+        _checked(settings.identity.impersonation_groups_prefix + g, "group") for g in principal.groups
+    )
     return user, tuple(groups)

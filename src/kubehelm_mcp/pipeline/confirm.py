@@ -4,8 +4,8 @@ the client cannot ask. A rule is a tool name or glob, or `verb:kind:namespace` g
 
 What a call does is read generically: the verb is the tool name without its toolset prefix and
 `_resource` suffix (delete, apply, scale, uninstall, exec_pod, repo_remove), the kinds and
-namespaces are what pipeline/scope.py says the call touches (a Helm release tool acts on kind
-`Release`), the names come from `name`, `names`, `release_name` or the manifest's objects.
+namespaces are what pipeline/scope.py says the call touches (a tool declaring a Helm release acts
+on kind `Release`), the names are what the input names (`ToolInput.target()`) or the manifest's objects.
 Calls that change nothing (read-only tools, dry runs, a `destructive_when` tool's reads) never ask.
 """
 
@@ -23,8 +23,8 @@ from kubehelm_mcp.caller import Answer
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import ConfirmationPending, PolicyDenied
 from kubehelm_mcp.kube.manifests import parse_manifest
-from kubehelm_mcp.pipeline.scope import KindRef, call_scope, touches_cluster
-from kubehelm_mcp.tooling import AnyTool
+from kubehelm_mcp.pipeline.scope import KindRef, call_scope
+from kubehelm_mcp.tooling import AnyTool, ToolInput, touches_cluster
 
 log = logging.getLogger("kubehelm_mcp.confirm")
 
@@ -75,22 +75,18 @@ def changes_something(tool: AnyTool, args: Any) -> bool:
     return tool.destructive_when is None or tool.destructive_when(args)
 
 
-def _names(args: Any) -> tuple[str, ...]:
-    manifest = getattr(args, "manifest", None)
-    if isinstance(manifest, str):
-        metas = [obj["metadata"] for obj in parse_manifest(manifest)]
+def _names(args: ToolInput) -> tuple[str, ...]:
+    target = args.target()
+    if target.manifest is not None:
+        metas = [obj["metadata"] for obj in parse_manifest(target.manifest)]
         return tuple(str(meta.get("name") or meta.get("generateName")) for meta in metas)
-    for attr in ("name", "release_name"):
-        value = getattr(args, attr, None)
-        if isinstance(value, str) and value:
-            return (value,)
-    names = getattr(args, "names", None)
-    return tuple(str(n) for n in names) if isinstance(names, list) else ()
+    return target.names
 
 
-async def describe_action(tool: AnyTool, args: Any, ctx: CallContext) -> Action:
+async def describe_action(tool: AnyTool, args: ToolInput, ctx: CallContext) -> Action:
     scope = await call_scope(tool, args, ctx)
-    kinds = tuple(scope.kinds) or ((RELEASE,) if hasattr(args, "release_name") else ())
+    release = tool.touches is not None and tool.touches.release
+    kinds = tuple(scope.kinds) or ((RELEASE,) if release else ())
     return Action(
         verb=verb_of(tool.name),
         kinds=kinds,
@@ -133,10 +129,10 @@ def _needs_scope(rules: tuple[Rule, ...], tool_name: str) -> bool:
 async def confirm_call(tool: AnyTool, args: Any, ctx: CallContext) -> None:
     """Return when the call may run; raise PolicyDenied (nothing has changed) when it may not."""
     settings = ctx.settings
-    rules = parse_rules(settings.confirm)
+    rules = parse_rules(settings.policy.confirm)
     if not rules or not changes_something(tool, args) or not _needs_scope(rules, tool.name):
         return
-    wait = settings.mutate_timeout  # the scope lookup and the user's answer, together
+    wait = settings.resilience.mutate_timeout  # the scope lookup and the user's answer, together
     try:
         with anyio.fail_after(wait):
             action = await describe_action(tool, args, ctx)
@@ -150,7 +146,7 @@ async def confirm_call(tool: AnyTool, args: Any, ctx: CallContext) -> None:
             f"{tool.name} needs the user's confirmation and none came within {wait:g} seconds; nothing was changed."
         ) from None
     log.info("confirmation of %s (rule %r): %s", tool.name, rule.text, answer.value)
-    _decide(tool.name, rule, answer, settings.confirm_fallback)
+    _decide(tool.name, rule, answer, settings.policy.confirm_fallback)
 
 
 def _decide(tool_name: str, rule: Rule, answer: Answer, fallback: str) -> None:

@@ -37,7 +37,7 @@ class CallerIdentity:
 
     def mode_for(self, caller: Caller) -> str:
         """Stdio (and the in-process client) is one local user holding the kubeconfig: always 'server'."""
-        return "server" if self.settings.transport == "stdio" else self.settings.cluster_identity
+        return "server" if self.settings.server.transport == "stdio" else self.settings.identity.cluster_identity
 
     async def resolve(self, target: ClusterTarget, caller: Caller, args: Any) -> ClusterTarget:
         mode = self.mode_for(caller)

@@ -43,25 +43,25 @@ class Policy:
 
     def _filtered_out(self, tool: AnyTool) -> bool:
         s = self._settings
-        if s.enabled_tools and not _matches(tool.name, s.enabled_tools):
+        if s.policy.enabled_tools and not _matches(tool.name, s.policy.enabled_tools):
             return True
-        return _matches(tool.name, s.disabled_tools)
+        return _matches(tool.name, s.policy.disabled_tools)
 
     def listed(self, tool: AnyTool) -> bool:
         """Read-only mode hides every tool that could change something; so do the toolset choice
         and the tool filters."""
-        if tool.toolset and tool.toolset not in self._settings.toolsets:
+        if tool.toolset and tool.toolset not in self._settings.server.toolsets:
             return False
         if self._filtered_out(tool):
             return False
-        return tool.read_only or not self._settings.read_only
+        return tool.read_only or not self._settings.policy.read_only
 
     def check(self, tool: AnyTool) -> None:
         if self._filtered_out(tool):
             raise PolicyDenied(f"Tool '{tool.name}' is disabled on this server.")
-        if tool.toolset and tool.toolset not in self._settings.toolsets:
+        if tool.toolset and tool.toolset not in self._settings.server.toolsets:
             raise PolicyDenied(f"Tool '{tool.name}' belongs to the '{tool.toolset}' toolset, which is not enabled.")
-        if self._settings.read_only and not tool.read_only:
+        if self._settings.policy.read_only and not tool.read_only:
             raise PolicyDenied(f"Tool '{tool.name}' can change the cluster and the server runs in read-only mode.")
         if self.forces_dry_run(tool) and dry_run_value(tool) is None:
             raise PolicyDenied(f"Tool '{tool.name}' cannot run as a dry run; the server runs with --dry-run.")
@@ -74,7 +74,7 @@ class Policy:
             self._refuse_destructive(tool)
 
     def forces_dry_run(self, tool: AnyTool) -> bool:
-        return self._settings.dry_run and not tool.read_only
+        return self._settings.policy.dry_run and not tool.read_only
 
     def apply_dry_run(self, tool: AnyTool, args: Any) -> Any:
         """Under --dry-run, the arguments with dry_run forced on (check() refused the rest)."""
@@ -84,7 +84,7 @@ class Policy:
 
     def _refuse_destructive(self, tool: AnyTool) -> None:
         # A forced dry run destroys nothing, so it needs no --allow-destructive.
-        if not self._settings.allow_destructive and not self.forces_dry_run(tool):
+        if not self._settings.policy.allow_destructive and not self.forces_dry_run(tool):
             raise PolicyDenied(
                 f"Tool '{tool.name}' is destructive and the server refuses destructive tools by default.",
                 hint="Restart the server with --allow-destructive to permit it.",
@@ -94,7 +94,7 @@ class Policy:
     def scoped(self) -> bool:
         """Whether calls need their scope (namespaces, kinds) worked out before they run."""
         s = self._settings
-        return bool(s.allowed_namespaces or s.denied_namespaces or s.denied_kinds)
+        return bool(s.policy.allowed_namespaces or s.policy.denied_namespaces or s.policy.denied_kinds)
 
     def check_scope(self, scope: CallScope) -> None:
         for ref in scope.kinds:
@@ -106,9 +106,9 @@ class Policy:
 
     def _check_kind(self, ref: KindRef) -> None:
         s = self._settings
-        if any(_matches(name, tuple(p.lower() for p in s.denied_kinds)) for name in ref.names):
+        if any(_matches(name, tuple(p.lower() for p in s.policy.denied_kinds)) for name in ref.names):
             raise PolicyDenied(f"Kind '{ref.kind}' is denied on this server (--denied-kinds).")
-        if ref.namespaced is False and s.allowed_namespaces and not s.allow_cluster_scoped:
+        if ref.namespaced is False and s.policy.allowed_namespaces and not s.policy.allow_cluster_scoped:
             raise PolicyDenied(
                 f"Kind '{ref.kind}' is cluster-scoped and this server limits calls to --allowed-namespaces.",
                 hint="Restart the server with --allow-cluster-scoped to permit it.",
@@ -116,12 +116,12 @@ class Policy:
 
     def _check_all_namespaces(self) -> None:
         s = self._settings
-        if s.denied_namespaces or (s.allowed_namespaces and "*" not in s.allowed_namespaces):
+        if s.policy.denied_namespaces or (s.policy.allowed_namespaces and "*" not in s.policy.allowed_namespaces):
             raise PolicyDenied("A call across all namespaces is refused: this server limits the namespaces it reaches.")
 
     def _check_namespace(self, namespace: str) -> None:
         s = self._settings
-        if _matches(namespace, s.denied_namespaces):
+        if _matches(namespace, s.policy.denied_namespaces):
             raise PolicyDenied(f"Namespace '{namespace}' is denied on this server (--denied-namespaces).")
-        if s.allowed_namespaces and not _matches(namespace, s.allowed_namespaces):
+        if s.policy.allowed_namespaces and not _matches(namespace, s.policy.allowed_namespaces):
             raise PolicyDenied(f"Namespace '{namespace}' is not among this server's --allowed-namespaces.")

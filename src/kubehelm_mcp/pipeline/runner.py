@@ -125,9 +125,9 @@ class CallPipeline:
         s = self.settings
         creds = args if isinstance(args, ClusterCredentials) else None
         return ClusterTarget(
-            kubeconfig=kubeconfig or s.kubeconfig,
-            context=args.context or session.context or s.context,
-            in_cluster=s.in_cluster and not (kubeconfig or (creds and creds.kube_apiserver)),
+            kubeconfig=kubeconfig or s.kube.kubeconfig,
+            context=args.context or session.context or s.kube.context,
+            in_cluster=s.kube.in_cluster and not (kubeconfig or (creds and creds.kube_apiserver)),
             apiserver=creds.kube_apiserver if creds else None,
             token=creds.kube_token if creds else None,
             tls_server_name=creds.kube_tls_server_name if creds else None,
@@ -203,7 +203,11 @@ class CallPipeline:
                     result = await self.resilience.run(tool, args, ctx)
             except TimeoutError:
                 raise ToolTimeout(f"{tool.name} did not finish within {timeout:g} seconds.") from None
-            shaped = shape(result, budget=self.settings.max_response_bytes, reveal_secrets=self.settings.reveal_secrets)
+            shaped = shape(
+                result,
+                budget=self.settings.output.max_response_bytes,
+                reveal_secrets=self.settings.output.reveal_secrets,
+            )
             text = remove_known(shaped.text, secrets)
             if self.policy.forces_dry_run(tool):
                 text = DRY_RUN_MARKER + text

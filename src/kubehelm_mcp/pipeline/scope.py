@@ -1,20 +1,20 @@
-"""What a call touches: its namespaces and kinds, read from the validated arguments the way the
-handlers read them, so the policy can decide on any tool without per-tool code.
+"""What a call touches: its namespaces and kinds, from what its tool declares (`Tool.touches`)
+and what its input names (`ToolInput.target()`), so the policy decides on any tool without
+per-tool code and without guessing from field names.
 
-A tool touches the cluster when it is open-world and a query or a mutation; chart and repo
-tools, and local queries (contexts, port-forward lists, helm env), touch no namespace.
+Only tools that reach a cluster declare `touches` (tooling.touches_cluster); chart, repo and
+local tools touch no namespace.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import NotFound
 from kubehelm_mcp.kube.discovery import Discovery
 from kubehelm_mcp.kube.manifests import parse_manifest
-from kubehelm_mcp.tooling import AnyTool, Category
+from kubehelm_mcp.tooling import AnyTool, ToolInput
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,6 @@ class CallScope:
     namespaces: set[str] = field(default_factory=set)
     all_namespaces: bool = False
     kinds: list[KindRef] = field(default_factory=list)
-
-
-def touches_cluster(tool: AnyTool) -> bool:
-    return tool.annotations.open_world and tool.category in (Category.QUERY, Category.MUTATE)
 
 
 async def _kind(discovery: Discovery, kind: str, api_version: str | None) -> KindRef:
@@ -57,20 +53,32 @@ async def _manifest_scope(manifest: str, ctx: CallContext, scope: CallScope) -> 
             scope.namespaces.add(str(obj["metadata"].get("namespace") or await ctx.namespace()))
 
 
-async def call_scope(tool: AnyTool, args: Any, ctx: CallContext) -> CallScope:
+async def _declared_kind(discovery: Discovery, declared: str) -> KindRef:
+    """`pods`, or a subresource `pods/exec`: denied by its own name and by any of its resource's."""
+    resource, _, sub = declared.partition("/")
+    ref = await _kind(discovery, resource, None)
+    if not sub:
+        return ref
+    return KindRef(declared, ref.names | {f"{name}/{sub}" for name in ref.names}, ref.namespaced)
+
+
+async def call_scope(tool: AnyTool, args: ToolInput, ctx: CallContext) -> CallScope:
     scope = CallScope()
-    if not touches_cluster(tool):
+    touches = tool.touches
+    if touches is None:
         return scope
-    manifest = getattr(args, "manifest", None)
-    if isinstance(manifest, str):
-        await _manifest_scope(manifest, ctx, scope)
+    target = args.target()
+    if touches.named and target.manifest is not None:
+        await _manifest_scope(target.manifest, ctx, scope)
         return scope
-    kind = getattr(args, "kind", None)
-    if isinstance(kind, str) and kind:
-        scope.kinds.append(await _kind((await ctx.cluster()).discovery, kind, getattr(args, "api_version", None)))
-    if scope.kinds and scope.kinds[0].namespaced is False:
-        return scope  # a cluster-scoped kind ignores the namespace argument
-    if getattr(args, "all_namespaces", False) is True:
+    if touches.kinds or (touches.named and target.kind):
+        discovery = (await ctx.cluster()).discovery
+        scope.kinds.extend([await _declared_kind(discovery, kind) for kind in touches.kinds])
+        if touches.named and target.kind:
+            scope.kinds.append(await _kind(discovery, target.kind, target.api_version))
+    if not touches.namespaced or (scope.kinds and all(ref.namespaced is False for ref in scope.kinds)):
+        return scope  # cluster-scoped kinds ignore the namespace argument
+    if target.all_namespaces:
         scope.all_namespaces = True
     else:
         scope.namespaces.add(await ctx.namespace())

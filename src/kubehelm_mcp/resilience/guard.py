@@ -21,18 +21,11 @@ from kubehelm_mcp.resilience.cache import ReadCache, cache_key
 from kubehelm_mcp.resilience.limits import Bulkhead, RateLimiter
 from kubehelm_mcp.resilience.retry import is_transient, retry_call
 from kubehelm_mcp.settings import Settings
-from kubehelm_mcp.tooling import AnyTool, Category, ToolInput, ToolResult
+from kubehelm_mcp.tooling import AnyTool, ToolInput, ToolResult, touches_cluster
 
 log = logging.getLogger("kubehelm_mcp.resilience")
 
-# Queries and mutations of open-world tools reach the cluster; chart and repo tools reach
-# chart repositories and registries, and local tools nothing: no cluster breaker for those.
-CLUSTER_CATEGORIES = frozenset({Category.QUERY, Category.MUTATE})
 BUSY_MARGIN = 0.05  # seconds: a call that found no slot says "busy" just before its own timeout
-
-
-def touches_cluster(tool: AnyTool) -> bool:
-    return tool.annotations.open_world and tool.category in CLUSTER_CATEGORIES
 
 
 def retryable(tool: AnyTool) -> bool:
@@ -54,10 +47,10 @@ class Resilience:
     def __init__(self, settings: Settings, metrics: Metrics, clock: Clock = time.monotonic) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.breakers = Breakers(settings.breaker_failures, settings.breaker_reset_seconds, clock)
-        self.rate = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst, clock)
-        self.bulkhead = Bulkhead(settings.max_concurrent_calls)
-        self.cache: ReadCache[ToolResult] = ReadCache(settings.read_cache_ttl, clock=clock)
+        self.breakers = Breakers(settings.resilience.breaker_failures, settings.resilience.breaker_reset_seconds, clock)
+        self.rate = RateLimiter(settings.resilience.rate_limit_per_second, settings.resilience.rate_limit_burst, clock)
+        self.bulkhead = Bulkhead(settings.resilience.max_concurrent_calls)
+        self.cache: ReadCache[ToolResult] = ReadCache(settings.resilience.read_cache_ttl, clock=clock)
         metrics.breaker_states.source = self.breakers.states
 
     async def run(self, tool: AnyTool, args: ToolInput, ctx: CallContext) -> ToolResult:
@@ -96,11 +89,11 @@ class Resilience:
 
     async def _guarded(self, tool: AnyTool, args: ToolInput, ctx: CallContext) -> Any:
         call: Callable[[], Awaitable[Any]] = partial(tool.handler, args, ctx)
-        if retryable(tool) and self.settings.retry_attempts > 1:
+        if retryable(tool) and self.settings.resilience.retry_attempts > 1:
             call = partial(
                 retry_call,
                 call,
-                attempts=self.settings.retry_attempts,
+                attempts=self.settings.resilience.retry_attempts,
                 budget=anyio.current_effective_deadline() - anyio.current_time(),
                 on_retry=partial(self._retrying, tool.name),
             )

@@ -10,6 +10,6 @@ WAIT_MARGIN = 30.0
 
 
 def call_timeout(settings: Settings, tool: AnyTool, args: ToolInput) -> float:
-    base = settings.timeout_for(tool.category)
+    base = settings.resilience.timeout_for(tool.category)
     wait = args.requested_wait()
     return max(base, wait + WAIT_MARGIN) if wait > 0 else base

@@ -152,7 +152,7 @@ class Telemetry:
 
 
 def telemetry_for(settings: Settings, metrics: Metrics) -> Telemetry:
-    if not settings.tracing:
+    if not settings.telemetry.tracing:
         return Telemetry(metrics)
     from kubehelm_mcp.telemetry.tracing import install_tracing  # the OpenTelemetry SDK loads only now
 

@@ -34,7 +34,7 @@ def create_app(server: Server[Any], parts: ServerParts, drain: Drain | None = No
     settings = parts.settings
     # Host/Origin checks are OriginGuard's (globs, JSON refusals), so the SDK's own stay off.
     sessions = CappedSessionManager(server, settings)
-    sse = SseServerTransport(SSE_MESSAGES_PATH, max_request_body_size=settings.max_body_bytes)
+    sse = SseServerTransport(SSE_MESSAGES_PATH, max_request_body_size=settings.http_limits.max_body_bytes)
     server.middleware.append(HttpSessionCounter(parts.metrics))  # Streamable HTTP sessions for /metrics
 
     async def health(_: Request) -> Response:
@@ -62,7 +62,7 @@ def create_app(server: Server[Any], parts: ServerParts, drain: Drain | None = No
         return OriginGuard(authenticated, origins)
 
     routes: list[Route | Mount] = [
-        Route(settings.path, endpoint=protect(SessionGate(sessions))),
+        Route(settings.http.path, endpoint=protect(SessionGate(sessions))),
         Route(SSE_PATH, endpoint=protect(SseEndpoint(server, sse, parts.metrics, settings)), methods=["GET"]),
         Mount(SSE_MESSAGES_PATH, app=protect(sse.handle_post_message)),
         Route("/health", health, methods=["GET"]),
@@ -76,6 +76,10 @@ def create_app(server: Server[Any], parts: ServerParts, drain: Drain | None = No
     middleware = [m for m in (cors_middleware(settings),) if m is not None]
     middleware += [
         Middleware((drain or Drain()).guard),
-        Middleware(RequestSizeLimits, max_head_bytes=settings.max_header_bytes, max_body_bytes=settings.max_body_bytes),
+        Middleware(
+            RequestSizeLimits,
+            max_head_bytes=settings.http_limits.max_header_bytes,
+            max_body_bytes=settings.http_limits.max_body_bytes,
+        ),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import time
 from collections.abc import Callable
@@ -116,45 +115,22 @@ class Authenticator:
 def authenticator_for(settings: Settings) -> Authenticator | None:
     """The configured authenticator: OIDC if an issuer is set, else a static token, else None."""
     validator: TokenValidator
-    if settings.oidc_issuer:
-        jwks = JwksCache(settings.oidc_issuer, settings.oidc_jwks_url)
+    if settings.auth.oidc_issuer:
+        jwks = JwksCache(settings.auth.oidc_issuer, settings.auth.oidc_jwks_url)
         validator = OidcValidator(
-            settings.oidc_issuer,
-            settings.oidc_audience or "",
+            settings.auth.oidc_issuer,
+            settings.auth.oidc_audience or "",
             jwks,
-            user_claim=settings.impersonation_user_claim,
-            groups_claim=settings.impersonation_groups_claim,
-            keep_token=settings.cluster_identity in ("obo", "passthrough"),
+            user_claim=settings.identity.impersonation_user_claim,
+            groups_claim=settings.identity.impersonation_groups_claim,
+            keep_token=settings.identity.cluster_identity in ("obo", "passthrough"),
         )
-    elif settings.auth_token:
-        validator = StaticTokenValidator(settings.auth_token)
+    elif settings.auth.auth_token:
+        validator = StaticTokenValidator(settings.auth.auth_token)
     else:
         return None
-    policy = Policy(settings.required_scopes, settings.required_roles, settings.allowed_clients)
-    return Authenticator(validator, policy, TokenCache(settings.session_ttl))
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def auth_config_problem(settings: Settings) -> str | None:
-    """One sentence explaining why `serve` must not start with these auth settings, or None."""
-    if settings.transport == "stdio":
-        return None
-    if settings.oidc_issuer and not settings.oidc_audience:
-        return "--oidc-issuer needs --oidc-audience: tokens are only accepted for this server's audience."
-    if settings.oidc_issuer or settings.auth_token or settings.allow_unauthenticated or is_loopback(settings.host):
-        return None
-    return (
-        f"Refusing to serve MCP without authentication on non-loopback host {settings.host}: set --oidc-issuer "
-        "or --auth-token, or pass --allow-unauthenticated."
-    )
+    policy = Policy(settings.auth.required_scopes, settings.auth.required_roles, settings.auth.allowed_clients)
+    return Authenticator(validator, policy, TokenCache(settings.auth.session_ttl))
 
 
 def metadata_url(request_base: str) -> str:
@@ -167,12 +143,12 @@ def protected_resource_metadata(settings: Settings) -> Callable[[Request], Respo
     def endpoint(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
         document: dict[str, object] = {
-            "resource": base + settings.path,
-            "authorization_servers": [settings.oidc_issuer] if settings.oidc_issuer else [],
+            "resource": base + settings.http.path,
+            "authorization_servers": [settings.auth.oidc_issuer] if settings.auth.oidc_issuer else [],
             "bearer_methods_supported": ["header"],
         }
-        if settings.required_scopes:
-            document["scopes_supported"] = list(settings.required_scopes)
+        if settings.auth.required_scopes:
+            document["scopes_supported"] = list(settings.auth.required_scopes)
         return JSONResponse(document)
 
     return endpoint

@@ -12,8 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kubehelm_mcp.settings import Settings
-from kubehelm_mcp.web.auth import is_loopback
+from kubehelm_mcp.settings import Settings, is_loopback
 from kubehelm_mcp.web.refusal import refusal
 
 log = logging.getLogger("kubehelm_mcp.http")
@@ -52,12 +51,14 @@ class OriginPolicy:
     def from_settings(cls, settings: Settings) -> OriginPolicy:
         # Loopback names always: a server bound to a wildcard or loopback address is reachable by them.
         names = list(LOOPBACK_NAMES)
-        if settings.host not in WILDCARD_BINDS and not is_loopback(settings.host):
-            names.append(_as_host(settings.host))
+        if settings.http.host not in WILDCARD_BINDS and not is_loopback(settings.http.host):
+            names.append(_as_host(settings.http.host))
         origins = [f"{scheme}://{name}" for name in names for scheme in ("http", "https")]
         return cls(
-            hosts=tuple(_glob(p) for p in (*names, *settings.http_allowed_hosts)),
-            origins=tuple(_glob(p) for p in (*origins, *settings.http_allowed_origins, *settings.cors_origins)),
+            hosts=tuple(_glob(p) for p in (*names, *settings.http.http_allowed_hosts)),
+            origins=tuple(
+                _glob(p) for p in (*origins, *settings.http.http_allowed_origins, *settings.http.cors_origins)
+            ),
         )
 
     @staticmethod
@@ -104,11 +105,11 @@ class OriginGuard:
 
 def cors_middleware(settings: Settings) -> Middleware | None:
     """CORS for exactly the configured origins; None (no CORS headers at all) when there are none."""
-    if not settings.cors_origins:
+    if not settings.http.cors_origins:
         return None
     return Middleware(
         CORSMiddleware,
-        allow_origins=list(settings.cors_origins),
+        allow_origins=list(settings.http.cors_origins),
         allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["*"],  # the MCP headers grow with the protocol (Mcp-Method, Mcp-Name, ...)
         expose_headers=list(EXPOSED_HEADERS),

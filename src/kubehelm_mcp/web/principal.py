@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from kubehelm_mcp.caller import Principal
+from kubehelm_mcp.caller import PRINCIPAL_SCOPE_KEY, Principal
 
 __all__ = ["PRINCIPAL_SCOPE_KEY", "AuthFailure", "Principal"]
-
-# The ASGI scope key under which the middleware leaves the Principal for the pipeline to read.
-PRINCIPAL_SCOPE_KEY = "kubehelm_mcp.principal"
 
 
 class AuthFailure(Exception):

@@ -28,7 +28,9 @@ def _unavailable(reason: str) -> Response:
 
 def readiness_endpoint(parts: ServerParts) -> Callable[[Request], Awaitable[Response]]:
     settings = parts.settings
-    target = ClusterTarget(kubeconfig=settings.kubeconfig, context=settings.context, in_cluster=settings.in_cluster)
+    target = ClusterTarget(
+        kubeconfig=settings.kube.kubeconfig, context=settings.kube.context, in_cluster=settings.kube.in_cluster
+    )
 
     async def readyz(_: Request) -> Response:
         try:

@@ -62,17 +62,17 @@ class DrainingServer(uvicorn.Server):
 def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:
     """The limits, timeouts and TLS from the settings; options add to (or override) them."""
     limits: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": settings.log_level,
+        "host": settings.http.host,
+        "port": settings.http.port,
+        "log_level": settings.telemetry.log_level,
         "lifespan": "on",
-        "http": timed_h11(settings.read_timeout),
-        "h11_max_incomplete_event_size": settings.max_header_bytes,
-        "timeout_keep_alive": settings.keep_alive_timeout,
-        "limit_concurrency": settings.max_connections,
+        "http": timed_h11(settings.http_limits.read_timeout),
+        "h11_max_incomplete_event_size": settings.http_limits.max_header_bytes,
+        "timeout_keep_alive": settings.http_limits.keep_alive_timeout,
+        "limit_concurrency": settings.http_limits.max_connections,
         "timeout_graceful_shutdown": CLOSE_SECONDS,  # after the drain: see DrainingServer
-        "ssl_certfile": settings.tls_cert,
-        "ssl_keyfile": settings.tls_key,
+        "ssl_certfile": settings.http.tls_cert,
+        "ssl_keyfile": settings.http.tls_key,
     }
     return uvicorn.Config(app, **{**limits, **options})
 
@@ -82,12 +82,12 @@ def http_server(server: Any, parts: ServerParts, **options: Any) -> DrainingServ
     settings = parts.settings
     drain = Drain()
     config = uvicorn_config(create_app(server, parts, drain), settings, **options)
-    if settings.host in WILDCARD_BINDS and not settings.http_allowed_hosts:
+    if settings.http.host in WILDCARD_BINDS and not settings.http.http_allowed_hosts:
         log.warning(
             "bound to %r: only loopback Host names are accepted; set --http-allowed-hosts to the names clients use",
-            settings.host,
+            settings.http.host,
         )
-    return DrainingServer(config, drain, parts.pipeline.calls, settings.shutdown_grace)
+    return DrainingServer(config, drain, parts.pipeline.calls, settings.http_limits.shutdown_grace)
 
 
 def _after_uvicorn(signum: int, frame: FrameType | None) -> None:

@@ -32,13 +32,16 @@ class CappedSessionManager(StreamableHTTPSessionManager):
     def __init__(self, app: Server[Any], settings: Settings) -> None:
         super().__init__(
             app=app,
-            stateless=settings.stateless,
-            max_request_body_size=settings.max_body_bytes,
-            session_idle_timeout=settings.session_idle_timeout,
-            max_sessions=settings.max_sessions,
+            stateless=settings.http.stateless,
+            max_request_body_size=settings.http_limits.max_body_bytes,
+            session_idle_timeout=settings.http_limits.session_idle_timeout,
+            max_sessions=settings.http_limits.max_sessions,
         )
         self.slots = CallerSlots(
-            "sessions", settings.max_sessions, settings.max_sessions_per_caller, settings.session_idle_timeout
+            "sessions",
+            settings.http_limits.max_sessions,
+            settings.http_limits.max_sessions_per_caller,
+            settings.http_limits.session_idle_timeout,
         )
 
     def _admit_session(self, requestor: Any) -> StreamableHTTPServerTransport | None:

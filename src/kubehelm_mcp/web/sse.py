@@ -26,8 +26,10 @@ log = logging.getLogger("kubehelm_mcp.http")
 
 def sse_slots(settings: Settings) -> CallerSlots:
     """At most half the connections, so SSE streams alone can never lock other clients out."""
-    total = max(min(settings.max_sse_streams, settings.max_connections // 2), 1)
-    return CallerSlots("streams", total, settings.max_sse_streams_per_caller, settings.session_idle_timeout)
+    total = max(min(settings.http_limits.max_sse_streams, settings.http_limits.max_connections // 2), 1)
+    return CallerSlots(
+        "streams", total, settings.http_limits.max_sse_streams_per_caller, settings.http_limits.session_idle_timeout
+    )
 
 
 class SseEndpoint:
@@ -37,7 +39,7 @@ class SseEndpoint:
         self._server = server
         self._transport = transport
         self._metrics = metrics
-        self._idle_timeout = settings.session_idle_timeout
+        self._idle_timeout = settings.http_limits.session_idle_timeout
         self.slots = sse_slots(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

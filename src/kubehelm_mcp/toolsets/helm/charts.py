@@ -3,32 +3,28 @@ helm_package, helm_verify and helm_show_*. None of them touches a cluster."""
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, ValidationInfo, model_validator
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput
-from kubehelm_mcp.helm.args import ArgList
-from kubehelm_mcp.helm.cli import helm_error
 from kubehelm_mcp.helm.manifests import split_manifest
-from kubehelm_mcp.helm.values import values_args
+from kubehelm_mcp.helm.requests import LintRequest, PackageRequest, ShowWhat, TemplateRequest
 from kubehelm_mcp.kube.manifests import load_bounded
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.dependency_sources import check_dependency_sources
 from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
 from kubehelm_mcp.toolsets.helm.inputs import ChartInput, PageInput, ReleaseInput, ValuesInput
-from kubehelm_mcp.toolsets.helm.remote import existing_dir, existing_file, helm_run
+from kubehelm_mcp.toolsets.helm.remote import commands, existing_dir, existing_file
 from kubehelm_mcp.validators import ChartPath, CliText, LocalPath, StarterRef
 
 # They write new files and refuse to replace existing ones.
 WRITES_NEW_FILES = Annotations(read_only=False, open_world=False)
-
-ShowWhat = Literal["all", "chart", "readme", "values", "crds"]
 
 
 class CreateInput(HelmInput):
@@ -126,56 +122,38 @@ def _provenance(archive: str) -> str | None:
 
 async def helm_create(args: CreateInput, ctx: CallContext) -> Created:
     target = _new_chart_dir(args.name)
-    await helm_run(args, ctx, ArgList(["create", str(target)]).opt("--starter", args.starter))
+    await (await commands(args, ctx)).create(str(target), args.starter)
     return Created(path=str(target))
 
 
-_LINT_SECTION = re.compile(r"^==> Linting (.+)$", re.M)
-_LINT_MESSAGE = re.compile(r"^\[(INFO|WARNING|ERROR)\] (.*)$")
-_LINT_SUMMARY = re.compile(r"\d+ chart\(s\) linted, \d+ chart\(s\) failed")
-
-
-def _lint_messages(body: str) -> list[dict[str, str]]:
-    """`[LEVEL] text` lines; Helm v4 continues a message on indented lines until a blank one."""
-    messages: list[dict[str, str]] = []
-    for line in body.splitlines():
-        match = _LINT_MESSAGE.match(line)
-        if match:
-            messages.append({"severity": match.group(1), "message": match.group(2).strip()})
-        elif line.strip() and messages and not _LINT_SUMMARY.search(line):
-            messages[-1]["message"] += " " + line.strip()
-    return messages
-
-
-def _lint_report(out: str) -> list[dict[str, Any]]:
-    sections = _LINT_SECTION.split(out)[1:]  # [path, body, path, body, ...]
-    return [
-        {"path": path.strip(), "messages": _lint_messages(body)}
-        for path, body in zip(sections[::2], sections[1::2], strict=True)
-    ]
-
-
 async def helm_lint(args: LintInput, ctx: CallContext) -> LintResult:
-    cli = await ctx.helm.cli(args.helm_version)
-    argv = ArgList(["lint", *args.paths]).flag("--strict", args.strict).flag("--with-subcharts", args.with_subcharts)
-    argv.flag("--quiet", args.quiet).opt("--kube-version", args.kube_version)
-    with values_args(args.value_sources(), ctx.read_file) as value_flags:
-        result = await cli.execute([*argv, *value_flags], None)
-    summary = _LINT_SUMMARY.search(result.stdout + result.stderr)
-    if summary is None:  # helm refused before linting (bad flag, unreadable values): report that
-        raise helm_error(result.stderr, "helm lint")
-    return LintResult(passed=result.code == 0, charts=_lint_report(result.stdout), summary=summary.group(0))
+    request = LintRequest(
+        paths=tuple(args.paths),
+        values=args.value_sources(),
+        strict=args.strict,
+        with_subcharts=args.with_subcharts,
+        quiet=args.quiet,
+        kube_version=args.kube_version,
+    )
+    report = await (await commands(args, ctx)).lint(request)
+    return LintResult(passed=report.passed, charts=report.charts, summary=report.summary)
 
 
 async def helm_template(args: TemplateInput, ctx: CallContext) -> Documents:
-    argv = ArgList(["template", args.release_name, args.chart, *args.source_args()])
-    argv.opt("--namespace", args.namespace).each("--show-only", args.show_only).flag(
-        "--include-crds", args.include_crds
+    request = TemplateRequest(
+        release_name=args.release_name,
+        source=args.chart_source(),
+        values=args.value_sources(),
+        namespace=args.namespace,
+        show_only=tuple(args.show_only),
+        include_crds=args.include_crds,
+        skip_tests=args.skip_tests,
+        no_hooks=args.no_hooks,
+        is_upgrade=args.is_upgrade,
+        kube_version=args.kube_version,
+        api_versions=tuple(args.api_versions),
     )
-    argv.flag("--skip-tests", args.skip_tests).flag("--no-hooks", args.no_hooks).flag("--is-upgrade", args.is_upgrade)
-    argv.opt("--kube-version", args.kube_version).each("--api-versions", args.api_versions)
-    with values_args(args.value_sources(), ctx.read_file) as value_flags:
-        out = await helm_run(args, ctx, [*argv, *value_flags])
+    out = await (await commands(args, ctx)).template(request)
     return Documents(**page_of(split_manifest(out), args.continue_token))
 
 
@@ -192,26 +170,25 @@ async def helm_package(args: PackageInput, ctx: CallContext) -> Packaged:
     archive = destination / _archive_name(chart_dir, args.version)
     if archive.exists():
         raise InvalidInput(f"{archive} already exists; remove it or choose another destination.")
-    argv = ArgList(["package", str(chart_dir), "--destination", str(destination)]).opt("--version", args.version)
-    argv.opt("--app-version", args.app_version).flag("--dependency-update", args.dependency_update)
-    argv.flag("--sign", args.sign).opt("--key", args.key).opt("--keyring", args.keyring)
-    argv.opt("--passphrase-file", args.passphrase_file)
-    out = await helm_run(args, ctx, argv)
-    saved = re.search(r"saved it to: (.+)$", out, re.M)
-    path = saved.group(1).strip() if saved else str(archive)
+    request = PackageRequest(
+        chart_dir=str(chart_dir),
+        destination=str(destination),
+        version=args.version,
+        app_version=args.app_version,
+        dependency_update=args.dependency_update,
+        sign=args.sign,
+        key=args.key,
+        keyring=args.keyring,
+        passphrase_file=args.passphrase_file,
+    )
+    path = await (await commands(args, ctx)).package(request) or str(archive)
     return Packaged(path=path, provenance=_provenance(path) if args.sign else None)
 
 
 async def helm_verify(args: VerifyInput, ctx: CallContext) -> Verified:
     chart = existing_file(args.chart_file, "Chart archive")
-    out = await helm_run(args, ctx, ArgList(["verify", str(chart)]).opt("--keyring", args.keyring))
-    fields = dict(re.findall(r"^(Signed by|Using Key With Fingerprint|Chart Hash Verified): (.+)$", out, re.M))
-    return Verified(
-        verified=True,
-        signed_by=fields.get("Signed by"),
-        fingerprint=fields.get("Using Key With Fingerprint"),
-        chart_hash=fields.get("Chart Hash Verified"),
-    )
+    found = await (await commands(args, ctx)).verify(str(chart), args.keyring)
+    return Verified(verified=True, **dataclasses.asdict(found))
 
 
 class ShowInput(ChartInput):
@@ -223,7 +200,7 @@ class CrdsInput(PageInput, ChartInput):
 
 
 async def _show(args: ChartInput, ctx: CallContext, what: ShowWhat) -> str:
-    return await helm_run(args, ctx, ArgList(["show", what, args.chart, *args.source_args()]))
+    return await (await commands(args, ctx)).show(what, args.chart_source())
 
 
 def _show_text(what: ShowWhat) -> Any:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.helm.args import ArgList
+from kubehelm_mcp.helm.requests import DependencyFetchRequest
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.dependency_sources import check_dependency_sources
-from kubehelm_mcp.toolsets.helm.remote import existing_dir, helm_run
+from kubehelm_mcp.toolsets.helm.remote import commands, existing_dir
 from kubehelm_mcp.validators import ChartPath, LocalPath
 
 # Rewrites charts/ from Chart.yaml or Chart.lock: the same inputs give the same files.
@@ -56,21 +56,15 @@ def _archives(chart_dir: Path) -> list[str]:
 
 async def helm_dependency_list(args: ChartPathInput, ctx: CallContext) -> DependencyList:
     chart_dir = existing_dir(args.chart_path, "Chart directory")
-    out = await helm_run(args, ctx, ["dependency", "list", str(chart_dir), "--max-col-width", "0"])
-    # tab-separated columns; a status can hold a space ("wrong version")
-    rows = [[c.strip() for c in line.split("\t")] for line in out.splitlines() if "\t" in line]
-    header = [h.lower() for h in rows[0]] if rows else []
-    return DependencyList(
-        chart_path=str(chart_dir), dependencies=[dict(zip(header, row, strict=False)) for row in rows[1:]]
-    )
+    dependencies = await (await commands(args, ctx)).dependency_list(str(chart_dir))
+    return DependencyList(chart_path=str(chart_dir), dependencies=dependencies)
 
 
-async def _fetch(args: FetchInput, ctx: CallContext, verb: str) -> DependencyFetch:
+async def _fetch(args: FetchInput, ctx: CallContext, verb: Literal["update", "build"]) -> DependencyFetch:
     chart_dir = existing_dir(args.chart_path, "Chart directory")
-    argv = ArgList(["dependency", verb, str(chart_dir)]).flag("--verify", args.verify)
-    argv.opt("--keyring", args.keyring).flag("--skip-refresh", args.skip_refresh)
-    out = await helm_run(args, ctx, argv)
-    return DependencyFetch(chart_path=str(chart_dir), charts=_archives(chart_dir), output=out.strip())
+    request = DependencyFetchRequest(str(chart_dir), args.verify, args.keyring, args.skip_refresh)
+    out = await (await commands(args, ctx)).dependency_fetch(verb, request)
+    return DependencyFetch(chart_path=str(chart_dir), charts=_archives(chart_dir), output=out)
 
 
 async def helm_dependency_update(args: FetchInput, ctx: CallContext) -> DependencyFetch:
@@ -82,8 +76,7 @@ async def helm_dependency_build(args: FetchInput, ctx: CallContext) -> Dependenc
 
 
 async def helm_env(args: HelmInput, ctx: CallContext) -> HelmEnv:
-    out = await helm_run(args, ctx, ["env"])
-    return HelmEnv(env=dict(re.findall(r'^(\w+)="(.*)"$', out, re.M)))
+    return HelmEnv(env=await (await commands(args, ctx)).env())
 
 
 TOOLS: list[AnyTool] = [

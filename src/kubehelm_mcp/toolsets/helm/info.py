@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
@@ -26,12 +28,10 @@ class HelmVersion(ToolResult):
 
 
 async def helm_version(args: VersionInput, ctx: CallContext) -> HelmVersion:
-    cli = await ctx.helm.cli(args.helm_version)
     if args.short:
-        return HelmVersion(version=cli.binary.version)
-    out = await cli.run(["version", "--template", "{{.Version}}|{{.GitCommit}}|{{.GoVersion}}"], None, "helm version")
-    version, commit, go = [*out.strip().split("|"), "", "", ""][:3]
-    return HelmVersion(version=version, git_commit=commit, go_version=go, binary=cli.binary.path)
+        return HelmVersion(version=(await ctx.helm.binary(args.helm_version)).version)
+    found = await (await ctx.helm.commands(args.helm_version, ctx.read_file)).version()
+    return HelmVersion(**dataclasses.asdict(found))
 
 
 TOOLS: list[AnyTool] = [

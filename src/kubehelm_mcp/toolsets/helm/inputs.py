@@ -3,12 +3,15 @@ value sources, and the options of a change (install, upgrade)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from kubehelm_mcp.helm.args import ArgList, check_version_constraint, duration_seconds
+from kubehelm_mcp.helm.args import check_version_constraint, duration_seconds
+from kubehelm_mcp.helm.requests import ChartSource
 from kubehelm_mcp.helm.values import ValueSources
+from kubehelm_mcp.tooling import Target
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.releases import RELEASE_NAME
 from kubehelm_mcp.validators import ChartRef, CliText, Duration, KeyPath, ReleaseName, ValuesFile
@@ -16,6 +19,9 @@ from kubehelm_mcp.validators import ChartRef, CliText, Duration, KeyPath, Releas
 
 class ReleaseInput(HelmInput):
     release_name: ReleaseName = RELEASE_NAME
+
+    def target(self) -> Target:
+        return replace(super().target(), names=(self.release_name,))
 
 
 class RevisionInput(ReleaseInput):
@@ -42,9 +48,9 @@ class ChartInput(HelmInput):
     version: CliText | None = Field(None, description="Chart version constraint (ignored by helm for local charts).")
     plain_http: bool = Field(False, description="Reach an oci:// registry over plain HTTP.")
 
-    def source_args(self) -> ArgList:
-        """Where the chart comes from: the same flags for install, upgrade, template and show."""
-        return ArgList().opt("--version", self.version).flag("--plain-http", self.plain_http)
+    def chart_source(self) -> ChartSource:
+        """Where the chart comes from: the same for install, upgrade, template and show."""
+        return ChartSource(self.chart, self.version, self.plain_http)
 
     @field_validator("version")
     @classmethod

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import Conflict, InvalidInput, NotFound, ToolError
+from kubehelm_mcp.helm.requests import PluginInstallRequest
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Annotations, AnyTool, Category, PagedResult, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
-from kubehelm_mcp.toolsets.helm.remote import REMOVES_LOCAL, existing_file, helm_run
-from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.toolsets.helm.remote import REMOVES_LOCAL, commands, existing_file
+from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import CliText, CliWord, LocalPath, PluginSource
 
 # Installing or updating a plugin runs its code (hooks, then its commands) as the server's user:
@@ -60,21 +60,12 @@ class PluginChanged(ToolResult):
 
 
 async def installed_plugins(args: HelmInput, ctx: CallContext) -> list[Plugin]:
-    """`helm plugin list` has no JSON output: its tab-separated table is read by header."""
-    lines = [line for line in (await helm_run(args, ctx, ["plugin", "list"])).splitlines() if line.strip()]
-    if not lines:
-        return []
-    header = [cell.strip().lower().replace("apiversion", "api_version") for cell in lines[0].split("\t")]
-    rows = [dict(zip(header, (cell.strip() for cell in line.split("\t")), strict=False)) for line in lines[1:]]
-    return [Plugin(**row) for row in rows]
+    return [Plugin(**row) for row in await (await commands(args, ctx)).plugin_list()]
 
 
 async def require_plugin(args: PluginNameInput, ctx: CallContext) -> None:
     if not any(p.name == args.name for p in await installed_plugins(args, ctx)):
         raise NotFound(f"Plugin {args.name} is not installed.", hint="helm_plugin_list shows the installed ones.")
-
-
-_INSTALLED = re.compile(r"^Installed plugin: (\S+)", re.M)
 
 
 def plugin_source(source: str) -> str:
@@ -87,25 +78,15 @@ def plugin_source(source: str) -> str:
 
 async def helm_plugin_install(args: PluginInstallInput, ctx: CallContext) -> PluginChanged:
     source = plugin_source(args.url_or_path)
-    argv = ["plugin", "install", source]
-    if args.version:
-        argv += ["--version", args.version]
-    if args.helm_version == "v3":
-        if args.verify or args.keyring:
-            raise InvalidInput("Helm v3 cannot verify plugin signatures; use helm_version v4 or drop verify/keyring.")
-    else:
-        if args.verify is not None:
-            argv.append(f"--verify={str(args.verify).lower()}")
-        if args.keyring:
-            argv += ["--keyring", str(existing_file(args.keyring, "Keyring"))]
+    keyring = str(existing_file(args.keyring, "Keyring")) if args.keyring else None
+    request = PluginInstallRequest(source, args.version, args.verify, keyring)  # v3 refuses verify/keyring
     try:
-        out = await helm_run(args, ctx, argv)
+        installed = await (await commands(args, ctx)).plugin_install(request)
     except ToolError as exc:
         if "already exists" in str(exc):
             raise Conflict("That plugin is already installed.", hint="Uninstall it first to reinstall.") from None
         raise
-    found = _INSTALLED.search(out)
-    name = found.group(1) if found else source
+    name = installed or source
     return PluginChanged(name=name, message=f"Installed plugin {name}.")
 
 
@@ -116,7 +97,7 @@ async def helm_plugin_list(args: HelmInput, ctx: CallContext) -> PluginList:
 async def helm_plugin_update(args: PluginNameInput, ctx: CallContext) -> PluginChanged:
     await require_plugin(args, ctx)
     try:
-        await helm_run(args, ctx, ["plugin", "update", args.name])
+        await (await commands(args, ctx)).plugin_update(args.name)
     except ToolError as exc:
         if "plugin source" in str(exc):
             raise ToolError(
@@ -130,7 +111,7 @@ async def helm_plugin_update(args: PluginNameInput, ctx: CallContext) -> PluginC
 
 async def helm_plugin_uninstall(args: PluginNameInput, ctx: CallContext) -> PluginChanged:
     await require_plugin(args, ctx)
-    await helm_run(args, ctx, ["plugin", "uninstall", args.name])
+    await (await commands(args, ctx)).plugin_uninstall(args.name)
     return PluginChanged(name=args.name, message=f"Uninstalled plugin {args.name}.")
 
 

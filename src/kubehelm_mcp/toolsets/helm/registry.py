@@ -6,9 +6,10 @@ from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import NotFound, ToolError
+from kubehelm_mcp.helm.requests import RegistryLoginRequest
 from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
-from kubehelm_mcp.toolsets.helm.remote import TlsInput, access_denied, helm_run
+from kubehelm_mcp.toolsets.helm.remote import TlsInput, access_denied, commands
 from kubehelm_mcp.validators import CliText, RegistryHost
 
 HOSTNAME = Field(min_length=1, pattern=r"^[^\s/]+$", description="Registry host[:port], without oci://.")
@@ -31,12 +32,9 @@ class RegistryLogin(ToolResult):
 
 
 async def helm_registry_login(args: LoginInput, ctx: CallContext) -> RegistryLogin:
-    argv = ["registry", "login", args.hostname, "--username", args.username, "--password-stdin"]
-    argv += args.tls_args(skip_flag="--insecure")
-    if args.plain_http and args.helm_version != "v3":  # v3 has no such flag and retries over HTTP itself
-        argv.append("--plain-http")
+    request = RegistryLoginRequest(args.hostname, args.username, args.password, args.tls(), args.plain_http)
     try:
-        await helm_run(args, ctx, argv, stdin=args.password)
+        await (await commands(args, ctx)).registry_login(request)  # v3 falls back to plain HTTP by itself
     except ToolError as exc:
         if access_denied(exc):
             raise ToolError(f"Registry {args.hostname} refused the username or password.") from None
@@ -46,7 +44,7 @@ async def helm_registry_login(args: LoginInput, ctx: CallContext) -> RegistryLog
 
 async def helm_registry_logout(args: LogoutInput, ctx: CallContext) -> RegistryLogin:
     try:
-        await helm_run(args, ctx, ["registry", "logout", args.hostname])
+        await (await commands(args, ctx)).registry_logout(args.hostname)
     except ToolError as exc:
         if "not logged in" in str(exc):  # v3 only: v4 logs out of an unknown host silently
             raise NotFound(f"Not logged in to {args.hostname}.") from None

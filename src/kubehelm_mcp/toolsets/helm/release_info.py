@@ -15,10 +15,10 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.helm.engine import ReleaseReader
 from kubehelm_mcp.helm.manifests import split_manifest
 from kubehelm_mcp.helm.models import HelmTarget, ReleaseMetadata, ReleaseRevision
-from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, HelmValues, PagedResult, Tool, ToolResult
+from kubehelm_mcp.tooling import READ_ONLY, RELEASES, AnyTool, Category, HelmValues, PagedResult, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
 from kubehelm_mcp.toolsets.helm.inputs import PageInput, ReleaseInput, RevisionInput
-from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.toolsets.rendering import render_table
 
 
 class HistoryInput(ReleaseInput):
@@ -145,6 +145,7 @@ _read = partial(Tool, annotations=READ_ONLY, category=Category.QUERY)
 TOOLS: list[AnyTool] = [
     _read(
         name="helm_history",
+        touches=RELEASES,
         description="Show a release's revisions (status, chart, description).",
         input_model=HistoryInput,
         output_model=History,
@@ -152,6 +153,7 @@ TOOLS: list[AnyTool] = [
     ),
     _read(
         name="helm_get_values",
+        touches=RELEASES,
         description="Get a release's user values (all=true: computed values); credential-like keys redacted.",
         input_model=ValuesGetInput,
         output_model=ReleaseValues,
@@ -159,6 +161,7 @@ TOOLS: list[AnyTool] = [
     ),
     _read(
         name="helm_get_manifest",
+        touches=RELEASES,
         description="Get a release's rendered manifest as documents (paged).",
         input_model=DocumentsGetInput,
         output_model=Documents,
@@ -166,6 +169,7 @@ TOOLS: list[AnyTool] = [
     ),
     _read(
         name="helm_get_hooks",
+        touches=RELEASES,
         description="Get a release's hook manifests as documents.",
         input_model=DocumentsGetInput,
         output_model=Documents,
@@ -173,6 +177,7 @@ TOOLS: list[AnyTool] = [
     ),
     _read(
         name="helm_get_notes",
+        touches=RELEASES,
         description="Get a release's rendered NOTES.txt.",
         input_model=RevisionInput,
         output_model=ReleaseNotes,
@@ -180,6 +185,7 @@ TOOLS: list[AnyTool] = [
     ),
     _read(
         name="helm_get_metadata",
+        touches=RELEASES,
         description="Get a release's metadata: chart, version, app version, status, deploy time, labels.",
         input_model=RevisionInput,
         output_model=MetadataResult,
@@ -187,6 +193,7 @@ TOOLS: list[AnyTool] = [
     ),
     _read(
         name="helm_get_all",
+        touches=RELEASES,
         description="Get everything about a release revision: metadata, values, notes, hooks and manifest.",
         input_model=DocumentsGetInput,
         output_model=ReleaseAll,

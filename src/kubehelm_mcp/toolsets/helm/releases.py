@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field
@@ -14,9 +15,9 @@ from kubehelm_mcp.helm.models import (
     ReleaseSummary,
     list_shows_every_state_by_default,
 )
-from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
+from kubehelm_mcp.tooling import READ_ONLY, RELEASES, AnyTool, Category, PagedResult, Target, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
-from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import CliText, LabelSelector, ReleaseName
 
 RELEASE_NAME = Field(min_length=1, max_length=53, description="Release name.")
@@ -38,10 +39,16 @@ class ListInput(HelmInput):
     uninstalled: bool = False
     uninstalling: bool = False
 
+    def target(self) -> Target:
+        return replace(super().target(), all_namespaces=self.all_namespaces)
+
 
 class StatusInput(HelmInput):
     release_name: ReleaseName = RELEASE_NAME
     revision: int | None = Field(None, ge=1, description="A specific revision.")
+
+    def target(self) -> Target:
+        return replace(super().target(), names=(self.release_name,))
 
 
 class ReleaseList(PagedResult):
@@ -94,6 +101,7 @@ async def helm_status(args: StatusInput, ctx: CallContext) -> ReleaseStatusResul
 TOOLS: list[AnyTool] = [
     Tool(
         name="helm_list",
+        touches=RELEASES,
         description="List Helm releases; status flags filter (v3 shows deployed+failed by default, v4 all).",
         input_model=ListInput,
         output_model=ReleaseList,
@@ -103,6 +111,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_status",
+        touches=RELEASES,
         description="Show a release's status, chart, revision, timestamps and notes.",
         input_model=StatusInput,
         output_model=ReleaseStatusResult,

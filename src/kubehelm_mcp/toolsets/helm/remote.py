@@ -1,16 +1,16 @@
 """What the repository, registry, pull/push and plugin tools share: TLS inputs, local path checks,
-and the CLI call they all make (no cluster, a fixed verb prefix)."""
+and the helm commands they all call (no cluster)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pydantic import AliasChoices, Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput, ToolError
-from kubehelm_mcp.helm.cli import helm_error
+from kubehelm_mcp.helm.engine import HelmCommands
+from kubehelm_mcp.helm.requests import Tls
 from kubehelm_mcp.tooling import Annotations
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.validators import LocalPath
@@ -33,10 +33,14 @@ class TlsInput(HelmInput):
         validation_alias=AliasChoices("insecure_skip_tls_verify", "insecure_skip_tls", "insecure"),
     )
 
-    def tls_args(self, skip_flag: str = "--insecure-skip-tls-verify") -> list[str]:
-        files = {"--ca-file": self.ca_file, "--cert-file": self.cert_file, "--key-file": self.key_file}
-        args = [f"{flag}={existing_file(path, 'TLS file')}" for flag, path in files.items() if path]
-        return [*args, skip_flag] if self.insecure_skip_tls_verify else args
+    def tls(self) -> Tls:
+        """The TLS options, each file checked to exist."""
+
+        def checked(path: str | None) -> str | None:
+            return str(existing_file(path, "TLS file")) if path else None
+
+        files = (checked(self.ca_file), checked(self.cert_file), checked(self.key_file))
+        return Tls(*files, insecure_skip_verify=self.insecure_skip_tls_verify)
 
 
 def existing_file(path: str, what: str) -> Path:
@@ -66,24 +70,6 @@ def denied_error(ref: str) -> ToolError:
     return ToolError(f"Access to {ref} was refused.", hint="Log in with helm_registry_login first.")
 
 
-_GROUPS = ("repo", "search", "registry", "plugin")
-
-
-def _what(argv: list[str]) -> str:
-    """The error prefix: the command's verbs, e.g. 'helm repo add'."""
-    return "helm " + " ".join(argv[:2] if argv[0] in _GROUPS else argv[:1])
-
-
-async def helm_run(args: HelmInput, ctx: CallContext, argv: list[str], stdin: str | None = None) -> str:
-    """Run a helm command that needs no cluster; its stdout and stderr together, since the
-    majors differ in where they report (v3 prints `Pushed:`/`Digest:` on stderr)."""
-    cli = await ctx.helm.cli(args.helm_version)
-    result = await cli.execute(argv, None, stdin)
-    if result.code != 0:
-        raise helm_error(result.stderr, _what(argv))
-    return f"{result.stdout}\n{result.stderr}".strip()
-
-
-async def helm_json(args: HelmInput, ctx: CallContext, argv: list[str]) -> Any:
-    cli = await ctx.helm.cli(args.helm_version)
-    return await cli.run_json(argv, None, _what(argv))
+async def commands(args: HelmInput, ctx: CallContext) -> HelmCommands:
+    """The helm commands that need no cluster, for the requested major."""
+    return await ctx.helm.commands(args.helm_version, ctx.read_file)

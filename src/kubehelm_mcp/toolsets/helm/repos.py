@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import Conflict, InvalidInput, NotFound, ToolError
+from kubehelm_mcp.helm.requests import RepoAddRequest, RepoIndexRequest
 from kubehelm_mcp.kube.manifests import load_bounded
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
@@ -16,12 +15,11 @@ from kubehelm_mcp.toolsets.helm.remote import (
     WRITES_LOCAL,
     WRITES_REMOTE_CACHE,
     TlsInput,
+    commands,
     existing_dir,
     existing_file,
-    helm_json,
-    helm_run,
 )
-from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import CliText, CliWord, LocalPath, RepoUrl
 
 REPO_NAME = Field(min_length=1, max_length=100, pattern=r"^[^/\s]+$", description="Repository name.")
@@ -86,14 +84,8 @@ class RepoIndex(ToolResult):
 
 
 async def configured_repos(args: HelmInput, ctx: CallContext) -> list[Repo]:
-    """The configured repositories; Helm calls having none an error, which here is an empty list."""
-    try:
-        rows = await helm_json(args, ctx, ["repo", "list"]) or []
-    except ToolError as exc:
-        if "no repositories" in str(exc):
-            return []
-        raise
-    return [Repo(name=row["name"], url=row["url"]) for row in rows]
+    """The configured repositories (none is an empty list)."""
+    return [Repo(name=repo.name, url=repo.url) for repo in await (await commands(args, ctx)).repo_list()]
 
 
 async def require_repos(args: HelmInput, ctx: CallContext, names: list[str]) -> None:
@@ -109,17 +101,17 @@ async def require_repos(args: HelmInput, ctx: CallContext, names: list[str]) -> 
 async def helm_repo_add(args: RepoAddInput, ctx: CallContext) -> RepoAdded:
     if args.password is not None and not args.username:
         raise InvalidInput("A repository password needs a username.")
-    argv = ["repo", "add", args.name, args.url, *args.tls_args()]
-    if args.username:
-        argv += ["--username", args.username]
-    if args.password is not None:
-        argv.append("--password-stdin")
-    if args.force_update:
-        argv.append("--force-update")
-    if args.pass_credentials:
-        argv.append("--pass-credentials")
+    request = RepoAddRequest(
+        name=args.name,
+        url=args.url,
+        tls=args.tls(),
+        username=args.username,
+        password=args.password,
+        force_update=args.force_update,
+        pass_credentials=args.pass_credentials,
+    )
     try:
-        out = await helm_run(args, ctx, argv, stdin=args.password)
+        out = await (await commands(args, ctx)).repo_add(request)
     except ToolError as exc:
         if "already exists" in str(exc):
             raise Conflict(
@@ -127,14 +119,11 @@ async def helm_repo_add(args: RepoAddInput, ctx: CallContext) -> RepoAdded:
                 hint="Choose another name, or pass force_update to replace it.",
             ) from None
         raise
-    return RepoAdded(name=args.name, url=args.url, message=out.strip())
+    return RepoAdded(name=args.name, url=args.url, message=out)
 
 
 async def helm_repo_list(args: HelmInput, ctx: CallContext) -> RepoList:
     return RepoList(items=await configured_repos(args, ctx))
-
-
-_UPDATED = re.compile(r'Successfully got an update from the "([^"]+)"')
 
 
 async def helm_repo_update(args: RepoNamesInput, ctx: CallContext) -> ReposChanged:
@@ -142,27 +131,20 @@ async def helm_repo_update(args: RepoNamesInput, ctx: CallContext) -> ReposChang
         await require_repos(args, ctx, args.names)
     elif not await configured_repos(args, ctx):
         raise NotFound("No repositories are configured.", hint="Add one with helm_repo_add.")
-    # v4 fails when a repository cannot be fetched; v3 only with this flag
-    strict = ["--fail-on-repo-update-fail"] if args.helm_version == "v3" else []
-    out = await helm_run(args, ctx, ["repo", "update", *args.names, *strict])
-    updated = _UPDATED.findall(out)
+    updated = await (await commands(args, ctx)).repo_update(args.names)  # fails when one cannot be fetched
     return ReposChanged(repositories=updated, message=f"Updated {len(updated)} repository index(es).")
 
 
 async def helm_repo_remove(args: RepoRemoveInput, ctx: CallContext) -> ReposChanged:
     await require_repos(args, ctx, args.names)
-    await helm_run(args, ctx, ["repo", "remove", *args.names])
+    await (await commands(args, ctx)).repo_remove(args.names)
     return ReposChanged(repositories=args.names, message=f"Removed {len(args.names)} repository(ies).")
 
 
 async def helm_repo_index(args: RepoIndexInput, ctx: CallContext) -> RepoIndex:
     directory = existing_dir(args.directory, "Chart directory")
-    argv = ["repo", "index", str(directory)]
-    if args.url:
-        argv += ["--url", args.url]
-    if args.merge:
-        argv += ["--merge", str(existing_file(args.merge, "Index file"))]
-    await helm_run(args, ctx, argv)
+    merge = str(existing_file(args.merge, "Index file")) if args.merge else None
+    await (await commands(args, ctx)).repo_index(RepoIndexRequest(str(directory), args.url or None, merge))
     index_file = directory / "index.yaml"
     index = load_bounded(index_file.read_text(), f"File {index_file}")
     entries = (index.get("entries") if isinstance(index, dict) else None) or {}

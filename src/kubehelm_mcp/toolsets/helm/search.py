@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
 from kubehelm_mcp.context import CallContext
+from kubehelm_mcp.helm.requests import SearchRepoRequest
 from kubehelm_mcp.tooling import LOCAL_READ_ONLY, READ_ONLY, AnyTool, Category, PagedResult, Tool
 from kubehelm_mcp.toolsets.helm.common import HelmInput
-from kubehelm_mcp.toolsets.helm.remote import helm_json
-from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.toolsets.helm.remote import commands
+from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import CliText, CliWord
 
 
@@ -62,19 +63,13 @@ class HubSearch(_ChartTable):
 
 
 async def helm_search_repo(args: SearchRepoInput, ctx: CallContext) -> RepoSearch:
-    argv = ["search", "repo", args.keyword]
-    argv += [flag for flag, on in (("--regexp", args.regexp), ("--versions", args.versions)) if on]
-    if args.version_constraint:
-        argv += ["--version", args.version_constraint]
-    elif args.devel:  # helm ignores --devel when --version is given
-        argv.append("--devel")
-    rows: list[dict[str, Any]] = await helm_json(args, ctx, argv) or []
+    request = SearchRepoRequest(args.keyword, args.regexp, args.versions, args.devel, args.version_constraint)
+    rows = await (await commands(args, ctx)).search_repo(request)
     return RepoSearch(items=[RepoChart(**row) for row in rows])
 
 
 async def helm_search_hub(args: SearchHubInput, ctx: CallContext) -> HubSearch:
-    argv = ["search", "hub", args.keyword, "--endpoint", ctx.settings.helm_hub_url]
-    rows: list[dict[str, Any]] = await helm_json(args, ctx, argv) or []
+    rows = await (await commands(args, ctx)).search_hub(args.keyword, ctx.settings.helm.helm_hub_url)
     if not args.list_repo_url:
         rows = [{k: v for k, v in row.items() if k != "repository"} for row in rows]
     return HubSearch(items=[HubChart(**row) for row in rows])

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, ValidationInfo, model_validator
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput, NotFound, ToolError
+from kubehelm_mcp.helm.requests import PullRequest, PushRequest
 from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.remote import (
     WRITES_REMOTE_CACHE,
     TlsInput,
     access_denied,
+    commands,
     denied_error,
     existing_dir,
     existing_file,
-    helm_run,
 )
 from kubehelm_mcp.validators import ChartRef, CliText, LocalPath, RegistryUrl, RepoUrl, local_path
 
@@ -69,33 +69,28 @@ class Pushed(ToolResult):
     digest: str | None = None
 
 
-_LINE = re.compile(r"^(Pulled|Pushed|Digest): (\S+)$", re.M)
-
-
-def _reported(out: str) -> dict[str, str]:
-    """The `Pulled:`/`Pushed:`/`Digest:` lines helm prints for OCI transfers."""
-    return dict(_LINE.findall(out))
-
-
 async def helm_pull(args: PullInput, ctx: CallContext) -> Pulled:
     destination = existing_dir(args.destination, "Destination")
     if args.keyring:
         existing_file(args.keyring, "Keyring")
-    argv = ["pull", args.chart, "--destination", str(destination), *args.tls_args()]
-    options = {"--version": args.version, "--repo": args.repo, "--untardir": args.untar_dir, "--keyring": args.keyring}
-    argv += [part for flag, value in options.items() if value for part in (flag, value)]
-    switches = {
-        "--untar": args.untar,
-        "--devel": args.devel,
-        "--prov": args.prov,
-        "--verify": args.verify,
-        "--plain-http": args.plain_http,
-        "--pass-credentials": args.pass_credentials,
-    }
-    argv += [flag for flag, on in switches.items() if on]
+    request = PullRequest(
+        chart=args.chart,
+        destination=str(destination),
+        tls=args.tls(),
+        version=args.version,
+        repo=args.repo,
+        untar=args.untar,
+        untar_dir=args.untar_dir,
+        devel=args.devel,
+        prov=args.prov,
+        verify=args.verify,
+        keyring=args.keyring,
+        plain_http=args.plain_http,
+        pass_credentials=args.pass_credentials,
+    )
     before = set(destination.iterdir())
     try:
-        out = await helm_run(args, ctx, argv)
+        pulled = await (await commands(args, ctx)).pull(request)
     except ToolError as exc:
         if access_denied(exc):
             raise denied_error(args.chart) from None
@@ -108,21 +103,21 @@ async def helm_pull(args: PullInput, ctx: CallContext) -> Pulled:
             hint="helm_search_repo (after helm_repo_update) lists what a repository offers.",
         ) from None
     files = sorted(str(p) for p in set(destination.iterdir()) - before)
-    return Pulled(chart=args.chart, destination=str(destination), files=files, digest=_reported(out).get("Digest"))
+    return Pulled(chart=args.chart, destination=str(destination), files=files, digest=pulled.digest)
 
 
 async def helm_push(args: PushInput, ctx: CallContext) -> Pushed:
     chart = existing_file(args.chart_ref, "Chart archive")
     if not args.remote.startswith("oci://"):
         raise InvalidInput(f"The remote must be an oci:// URL, got {args.remote}.")
-    argv = ["push", str(chart), args.remote, *args.tls_args(), *(["--plain-http"] if args.plain_http else [])]
+    request = PushRequest(str(chart), args.remote, args.tls(), args.plain_http)
     try:
-        reported = _reported(await helm_run(args, ctx, argv))
+        pushed = await (await commands(args, ctx)).push(request)
     except ToolError as exc:
         if access_denied(exc):
             raise denied_error(args.remote) from None
         raise
-    return Pushed(reference=reported.get("Pushed", args.remote), digest=reported.get("Digest"))
+    return Pushed(reference=pushed.reference or args.remote, digest=pushed.digest)
 
 
 TOOLS: list[AnyTool] = [

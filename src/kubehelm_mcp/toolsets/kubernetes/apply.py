@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import Field
@@ -16,7 +16,7 @@ from kubehelm_mcp.kube.discovery import ResourceType
 from kubehelm_mcp.kube.manifests import parse_manifest, place
 from kubehelm_mcp.kube.mutations import FIELD_MANAGER, apply_object, create_object
 from kubehelm_mcp.kube.resources import get_object
-from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolInput
+from kubehelm_mcp.tooling import OBJECTS, Annotations, AnyTool, Category, Target, Tool, ToolInput
 from kubehelm_mcp.toolsets.kubernetes.common import ChangeSet, ObjectChange, comparable
 
 MAX_MANIFEST_CHARS = 4 * 1024 * 1024
@@ -29,6 +29,9 @@ class ManifestInput(ToolInput):
         max_length=MAX_MANIFEST_CHARS,
         description="YAML or JSON; several objects separated by --- or in a List.",
     )
+
+    def target(self) -> Target:
+        return replace(super().target(), manifest=self.manifest)
 
 
 class ApplyInput(ManifestInput):
@@ -129,6 +132,7 @@ async def apply_manifest(args: ApplyInput, ctx: CallContext) -> ChangeSet:
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_apply_resource",
+        touches=OBJECTS,
         description=(
             f"Create or update objects of any kind from a YAML/JSON manifest (server-side apply as "
             f"'{FIELD_MANAGER}'); reports created/configured/unchanged with a diff; dry_run to preview."

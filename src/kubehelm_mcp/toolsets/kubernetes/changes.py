@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pydantic import Field
@@ -11,7 +12,7 @@ from kubehelm_mcp.errors import InvalidInput, NotFound, UnsupportedMediaType
 from kubehelm_mcp.kube.manifests import load_yaml
 from kubehelm_mcp.kube.mutations import PatchType, Propagation, delete_object, patch_object, scale_object
 from kubehelm_mcp.kube.resources import get_object
-from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import OBJECTS, Annotations, AnyTool, Category, Target, Tool, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import (
     ChangeSet,
     KindInput,
@@ -25,6 +26,9 @@ from kubehelm_mcp.validators import ObjectName
 
 class NamedInput(KindInput):
     name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
+
+    def target(self) -> Target:
+        return replace(super().target(), names=(self.name,))
 
 
 class ScaleInput(NamedInput):
@@ -134,6 +138,7 @@ async def patch_resource(args: PatchInput, ctx: CallContext) -> ChangeSet:
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_patch_resource",
+        touches=OBJECTS,
         description="Patch one object of any kind (strategic, merge or json patch); shows the diff; dry_run previews.",
         input_model=PatchInput,
         output_model=ChangeSet,
@@ -143,6 +148,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_scale_resource",
+        touches=OBJECTS,
         description="Set the replica count of a Deployment, StatefulSet, ReplicaSet or any kind with /scale.",
         input_model=ScaleInput,
         output_model=ChangeResult,
@@ -152,6 +158,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_delete_resource",
+        touches=OBJECTS,
         description="Delete one object of any kind.",
         input_model=DeleteInput,
         output_model=ChangeResult,

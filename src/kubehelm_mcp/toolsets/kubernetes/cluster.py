@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pydantic import Field
@@ -10,8 +11,19 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.kube.access import AccessQuery, can_i
 from kubehelm_mcp.kube.health import NodeHealth, Probe, cluster_health
 from kubehelm_mcp.kube.top import read_metrics, usage
-from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolInput, ToolResult
-from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.tooling import (
+    NAMESPACE,
+    READ_ONLY,
+    AnyTool,
+    Category,
+    PagedResult,
+    Target,
+    Tool,
+    ToolInput,
+    ToolResult,
+    Touches,
+)
+from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import ObjectName
 
 
@@ -88,6 +100,9 @@ async def check_access(args: CanIInput, ctx: CallContext) -> AccessResult:
 class TopPodsInput(ToolInput):
     all_namespaces: bool = Field(False, description="All namespaces.")
 
+    def target(self) -> Target:
+        return replace(super().target(), all_namespaces=self.all_namespaces)
+
 
 class Usage(PagedResult):
     items: list[dict[str, Any]]
@@ -125,6 +140,7 @@ async def top_nodes(args: ToolInput, ctx: CallContext) -> Usage:
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_cluster_health",
+        touches=Touches(kinds=("nodes",), namespaced=False),
         description="Cluster health: apiserver readyz/livez checks, node conditions, server version.",
         input_model=ToolInput,
         output_model=ClusterHealth,
@@ -134,6 +150,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_can_i",
+        touches=NAMESPACE,
         description="Check whether the current identity may do a verb on a resource (like kubectl auth can-i).",
         input_model=CanIInput,
         output_model=AccessResult,
@@ -143,6 +160,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_top_pods",
+        touches=Touches(kinds=("pods",)),
         description="CPU (millicores) and memory (MiB) per pod, from metrics.k8s.io.",
         input_model=TopPodsInput,
         output_model=Usage,
@@ -152,6 +170,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_top_nodes",
+        touches=Touches(kinds=("nodes",), namespaced=False),
         description="CPU (millicores) and memory (MiB) per node, from metrics.k8s.io.",
         input_model=ToolInput,
         output_model=Usage,

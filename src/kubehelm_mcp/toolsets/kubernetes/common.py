@@ -1,9 +1,10 @@
-"""Inputs and rendering shared by the resource tools."""
+"""Inputs and rendering shared by the Kubernetes resource tools (tables: toolsets/rendering.py)."""
 
 from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import replace
 from typing import Any, Literal
 
 import yaml
@@ -13,7 +14,7 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import NotFound
 from kubehelm_mcp.kube.clients import KubeCluster
 from kubehelm_mcp.kube.discovery import ResourceType
-from kubehelm_mcp.tooling import ToolInput, ToolResult, WriteStates
+from kubehelm_mcp.tooling import Target, ToolInput, ToolResult, WriteStates
 
 Output = Literal["summary", "yaml", "json"]
 
@@ -23,6 +24,9 @@ class KindInput(ToolInput):
         min_length=1, max_length=253, description="Kind, plural or short name, e.g. Deployment, pods, cm."
     )
     api_version: str | None = Field(None, description="group/version to disambiguate, e.g. apps/v1.")
+
+    def target(self) -> Target:
+        return replace(super().target(), kind=self.kind, api_version=self.api_version)
 
 
 async def resolve_kind(args: KindInput, ctx: CallContext) -> tuple[KubeCluster, ResourceType]:
@@ -44,15 +48,6 @@ def render_objects(objects: list[dict[str, Any]], output: Output) -> str:
     if output == "json":
         return json.dumps(objects[0] if len(objects) == 1 else objects, separators=(",", ":"))
     return yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False, width=120).strip()
-
-
-def render_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    """kubectl-style aligned columns."""
-    header = [c.upper() for c in columns]
-    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
-    lines = ["   ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in [header, *cells]]
-    return "\n".join(lines)
 
 
 # Fields that change on every write and say nothing about what changed.

@@ -73,7 +73,7 @@ async def list_contexts(args: ToolInput, ctx: CallContext) -> ContextList:
 
 
 def _described(info: ContextInfo, args: ToolInput, ctx: CallContext, source: str) -> CurrentContext:
-    namespace = args.namespace or ctx.settings.namespace or info.namespace or "default"
+    namespace = args.namespace or ctx.settings.kube.namespace or info.namespace or "default"
     return CurrentContext(name=info.name, cluster=info.cluster, namespace=namespace, server=info.server, source=source)
 
 

@@ -12,7 +12,7 @@ from kubehelm_mcp.kube.clients import KubeCluster
 from kubehelm_mcp.kube.discovery import ResourceType
 from kubehelm_mcp.kube.manifests import parse_manifest, place
 from kubehelm_mcp.kube.mutations import create_object
-from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool
+from kubehelm_mcp.tooling import OBJECTS, Annotations, AnyTool, Category, Tool
 from kubehelm_mcp.toolsets.kubernetes.apply import ManifestInput
 from kubehelm_mcp.toolsets.kubernetes.common import ChangeSet, ObjectChange
 
@@ -93,6 +93,7 @@ async def create_resources(args: ManifestInput, ctx: CallContext) -> ChangeSet:
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_create_resource",
+        touches=OBJECTS,
         description=(
             "Create objects of any kind from a YAML/JSON manifest; fails if one exists. "
             "All are validated by a server dry run before any is created."

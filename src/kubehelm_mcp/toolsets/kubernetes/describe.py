@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -13,8 +14,9 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import Forbidden, NotFound
 from kubehelm_mcp.kube.events import object_events
 from kubehelm_mcp.kube.resources import age, get_object
-from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, Tool, ToolResult
-from kubehelm_mcp.toolsets.kubernetes.common import KindInput, explain_not_found, render_table, resolve_kind
+from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, AnyTool, Category, Target, Tool, ToolResult
+from kubehelm_mcp.toolsets.kubernetes.common import KindInput, explain_not_found, resolve_kind
+from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import ObjectName
 
 MAX_ANNOTATION_CHARS = 200
@@ -24,6 +26,9 @@ EVENT_COLUMNS = ["type", "reason", "last_seen", "from", "message"]
 
 class DescribeInput(KindInput):
     name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
+
+    def target(self) -> Target:
+        return replace(super().target(), names=(self.name,))
 
 
 class DescribeResult(ToolResult):
@@ -122,6 +127,7 @@ async def describe_resource(args: DescribeInput, ctx: CallContext) -> DescribeRe
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_describe_resource",
+        touches=OBJECTS,
         description="Describe one object of any kind: metadata, owners, spec, status and its recent events.",
         input_model=DescribeInput,
         output_model=DescribeResult,

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.kube.mutations import FIELD_MANAGER
-from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, Tool
+from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, AnyTool, Category, Tool
 from kubehelm_mcp.toolsets.kubernetes.apply import ApplyMode, ManifestInput, apply_objects
 from kubehelm_mcp.toolsets.kubernetes.common import ChangeSet
 
@@ -24,6 +24,7 @@ async def diff_manifest(args: DiffInput, ctx: CallContext) -> ChangeSet:
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_diff_resource",
+        touches=OBJECTS,
         description=(
             f"Unified diff, per object, of what applying a YAML/JSON manifest would change "
             f"(server-side apply dry run as '{FIELD_MANAGER}'); changes nothing."

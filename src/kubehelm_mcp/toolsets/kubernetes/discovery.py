@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolInput
-from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.tooling import NAMESPACE, READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolInput
+from kubehelm_mcp.toolsets.rendering import render_table
 
 
 class ApiResourcesInput(ToolInput):
@@ -71,6 +71,7 @@ async def api_resources(args: ApiResourcesInput, ctx: CallContext) -> ApiResourc
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_api_resources",
+        touches=NAMESPACE,
         description="List the kinds the cluster serves (CRDs included), like kubectl api-resources.",
         input_model=ApiResourcesInput,
         output_model=ApiResourceList,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.kube.events import MAX_SCANNED, EventQuery, list_events
-from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, Tool, ToolInput, ToolResult
-from kubehelm_mcp.toolsets.kubernetes.common import render_table
+from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, Target, Tool, ToolInput, ToolResult, Touches
+from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import ObjectName
 
 
@@ -19,6 +20,11 @@ class EventsInput(ToolInput):
     name: ObjectName | None = Field(None, max_length=253, description="Only events about objects with this name.")
     event_type: Literal["Normal", "Warning"] | None = Field(None, description="Warning shows only problems.")
     limit: int = Field(100, ge=1, le=1000, description="How many of the newest events to show.")
+
+    def target(self) -> Target:
+        names = (self.name,) if self.name else ()
+        found = replace(super().target(), kind=self.kind, names=names)
+        return replace(found, all_namespaces=self.all_namespaces)
 
 
 class EventList(ToolResult):
@@ -59,6 +65,7 @@ async def get_events(args: EventsInput, ctx: CallContext) -> EventList:
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_list_events",
+        touches=Touches(kinds=("events",), named=True),
         description="Recent events, newest first: a namespace or all, filtered by kind, name or type (Warning).",
         input_model=EventsInput,
         output_model=EventList,

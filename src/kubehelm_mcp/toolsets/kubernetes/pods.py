@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -11,7 +12,7 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.kube.logs import LogQuery, grep_lines, keep_newest, read_log_lines
 from kubehelm_mcp.kube.pods import pick_container, read_pod, require_running
 from kubehelm_mcp.kube.streams import exec_command
-from kubehelm_mcp.tooling import READ_ONLY, Annotations, AnyTool, Category, Tool, ToolInput, ToolResult
+from kubehelm_mcp.tooling import READ_ONLY, Annotations, AnyTool, Category, Target, Tool, ToolInput, ToolResult, Touches
 from kubehelm_mcp.validators import LabelName, ObjectName
 
 # Room in the response budget for everything but the log or output itself.
@@ -23,6 +24,9 @@ class PodInput(ToolInput):
     container: LabelName | None = Field(
         None, max_length=253, description="Container; default: the pod's only/default one."
     )
+
+    def target(self) -> Target:
+        return replace(super().target(), names=(self.name,))
 
 
 class LogsInput(PodInput):
@@ -69,7 +73,7 @@ async def get_pod_logs(args: LogsInput, ctx: CallContext) -> PodLogs:
     container = pick_container(pod, args.container)
     query = LogQuery(container, args.tail_lines, args.since_seconds, args.previous, args.timestamps)
     lines = grep_lines(await read_log_lines(cluster.api, namespace, args.name, query), args.grep)
-    kept, dropped = keep_newest(lines, max(ctx.settings.max_response_bytes - RESULT_OVERHEAD, 0))
+    kept, dropped = keep_newest(lines, max(ctx.settings.output.max_response_bytes - RESULT_OVERHEAD, 0))
     return PodLogs(
         pod=args.name,
         namespace=namespace,
@@ -123,7 +127,7 @@ async def exec_pod(args: ExecInput, ctx: CallContext) -> ExecResult:
     container = pick_container(pod, args.container)
     require_running(pod)
     # stdout and stderr each appear twice (text and structured): a quarter of the budget each.
-    max_bytes = max((ctx.settings.max_response_bytes - RESULT_OVERHEAD) // 4, 256)
+    max_bytes = max((ctx.settings.output.max_response_bytes - RESULT_OVERHEAD) // 4, 256)
     outcome = await exec_command(
         cluster.api, namespace, args.name, container, args.command, timeout=args.timeout_seconds, max_bytes=max_bytes
     )
@@ -143,6 +147,7 @@ async def exec_pod(args: ExecInput, ctx: CallContext) -> ExecResult:
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_pod_logs",
+        touches=Touches(kinds=("pods/log",)),
         description="Read a container's log (newest lines; grep filter; previous instance).",
         input_model=LogsInput,
         output_model=PodLogs,
@@ -152,6 +157,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_exec_pod",
+        touches=Touches(kinds=("pods/exec",)),
         description="Run a command (argv list, no shell) in a pod's container; returns exit code, stdout, stderr.",
         input_model=ExecInput,
         output_model=ExecResult,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import BaseModel, Field
 
 from kubehelm_mcp.context import CallContext
@@ -14,9 +16,11 @@ from kubehelm_mcp.tooling import (
     AnyTool,
     Category,
     PagedResult,
+    Target,
     Tool,
     ToolInput,
     ToolResult,
+    Touches,
 )
 from kubehelm_mcp.validators import ObjectName
 
@@ -32,10 +36,16 @@ class PodForwardInput(ForwardInput):
     name: ObjectName = Field(min_length=1, max_length=253, description="Pod name.")
     port: int = Field(ge=1, le=65535, description="Port in the pod.")
 
+    def target(self) -> Target:
+        return replace(super().target(), names=(self.name,))
+
 
 class ServiceForwardInput(ForwardInput):
     name: ObjectName = Field(min_length=1, max_length=253, description="Service name.")
     port: int = Field(ge=1, le=65535, description="Service port.")
+
+    def target(self) -> Target:
+        return replace(super().target(), names=(self.name,))
 
 
 class StopInput(ToolInput):
@@ -113,6 +123,7 @@ async def stop_forward(args: StopInput, ctx: CallContext) -> ForwardResult:
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_port_forward_pod",
+        touches=Touches(kinds=("pods/portforward",)),
         description="Forward a local 127.0.0.1 port to a pod port until stopped; returns the address.",
         input_model=PodForwardInput,
         output_model=ForwardResult,
@@ -122,6 +133,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_port_forward_service",
+        touches=Touches(kinds=("services", "pods/portforward")),
         description="Forward a local 127.0.0.1 port to a Service port (via one Running pod) until stopped.",
         input_model=ServiceForwardInput,
         output_model=ForwardResult,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -11,15 +12,15 @@ from kubehelm_mcp.errors import NotFound
 from kubehelm_mcp.kube.paths import Segment, column_text, parse_path, pick
 from kubehelm_mcp.kube.resources import DEFAULT_PAGE_SIZE, ListQuery, get_object, list_objects, list_rows
 from kubehelm_mcp.paging import Cursor, decode_cursor, encode_cursor
-from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
+from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, AnyTool, Category, PagedResult, Target, Tool, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import (
     KindInput,
     Output,
     explain_not_found,
     render_objects,
-    render_table,
     resolve_kind,
 )
+from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import FieldSelector, LabelSelector, ObjectName
 
 FieldPaths = Annotated[
@@ -38,6 +39,9 @@ class GetInput(KindInput):
     output: Output = Field("yaml", description="yaml (default), json, or a one-line summary.")
     fields: FieldPaths = None
 
+    def target(self) -> Target:
+        return replace(super().target(), names=(self.name,))
+
 
 class ListInput(KindInput):
     output: Output = Field("summary", description="summary (default, kubectl columns), yaml or json.")
@@ -47,6 +51,9 @@ class ListInput(KindInput):
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=5000, description="Page size.")
     continue_token: str | None = Field(None, description="From a previous result, to get the next page.")
     fields: FieldPaths = None
+
+    def target(self) -> Target:
+        return replace(super().target(), all_namespaces=self.all_namespaces)
 
 
 def _parse_fields(fields: list[str] | None) -> list[tuple[Segment, ...]]:
@@ -193,6 +200,7 @@ async def list_resources(args: ListInput, ctx: CallContext) -> ResourceList:
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_resource",
+        touches=OBJECTS,
         description="Get one object of any kind (CRDs too) as YAML, JSON or a summary row; fields picks paths.",
         input_model=GetInput,
         output_model=ResourceResult,
@@ -202,6 +210,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_list_resources",
+        touches=OBJECTS,
         description="List objects of any kind with kubectl's columns; selectors, paging, all namespaces, fields.",
         input_model=ListInput,
         output_model=ResourceList,

@@ -3,6 +3,7 @@ k8s_rollout_status: the same status and history as a read-only tool, so --read-o
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -11,8 +12,9 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput, NotFound
 from kubehelm_mcp.kube.resources import get_object
 from kubehelm_mcp.kube.rollout import Revision, require_rollouts, restart, revisions, rollout_status, undo
-from kubehelm_mcp.tooling import READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
-from kubehelm_mcp.toolsets.kubernetes.common import KindInput, explain_not_found, render_table, resolve_kind
+from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, Annotations, AnyTool, Category, Target, Tool, ToolResult
+from kubehelm_mcp.toolsets.kubernetes.common import KindInput, explain_not_found, resolve_kind
+from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import ObjectName
 
 Action = Literal["status", "restart", "undo", "history"]
@@ -24,6 +26,9 @@ class RolloutTarget(KindInput):
         "Deployment", min_length=1, max_length=253, description="Deployment (default), StatefulSet or DaemonSet."
     )
     name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
+
+    def target(self) -> Target:
+        return replace(super().target(), names=(self.name,))
 
 
 class RolloutReadInput(RolloutTarget):
@@ -132,6 +137,7 @@ async def rollout_read(args: RolloutReadInput, ctx: CallContext) -> RolloutResul
 TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_rollout",
+        touches=OBJECTS,
         description=(
             "Rollout status, history, restart or undo of a Deployment, StatefulSet or DaemonSet "
             "(restart and undo replace pods: they need --allow-destructive)."
@@ -145,6 +151,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_rollout_status",
+        touches=OBJECTS,
         description="Rollout status or revision history of a Deployment, StatefulSet or DaemonSet (read-only).",
         input_model=RolloutReadInput,
         output_model=RolloutResult,
