@@ -36,6 +36,7 @@ FIELDS = {
     "identity",
     "reason",
 }
+SCOPE_FIELDS = {"kinds", "namespaces"}  # only on calls of tools that reach a cluster, both or neither
 CLIENT_SECRET = "audit-test-client-secret-0123456789"
 
 
@@ -50,7 +51,7 @@ def entries(path: Path) -> list[dict[str, Any]]:
     assert lines, "the audit log is empty"
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     for record in records:
-        assert set(record) == FIELDS, record
+        assert set(record) in (FIELDS, FIELDS | SCOPE_FIELDS), record
     return records
 
 
@@ -135,3 +136,28 @@ async def test_audit_to_stderr(server_settings: Settings, issuer: Issuer, tmp_pa
         stop_http_server(server)
     lines = [line for line in server.log.read_text().splitlines() if line.startswith('{"time"')]
     assert [json.loads(line)["outcome"] for line in lines] == ["missing"]
+
+
+async def test_calls_record_the_kinds_and_namespaces_they_touch(
+    server_settings: Settings, sample_objects: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    nowhere = "khm-audit-nowhere"  # never created: the log call fails, its scope is recorded all the same
+    manifest = (
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: audit-cm, namespace: {sample_objects}}}\n"
+        "---\napiVersion: v1\nkind: Secret\nmetadata: {name: audit-secret}\nstringData: {k: v}\n"
+    )
+    async with create_client(settings=server_settings.replace(audit_log=str(log))) as client:
+        await call_error(client, "k8s_get_pod_logs", {"name": "absent", "namespace": nowhere})
+        await call_ok(client, "k8s_apply_resource", {"manifest": manifest, "namespace": "default", "dry_run": True})
+        await call_ok(client, "k8s_list_resources", {"kind": "configmaps", "all_namespaces": True, "limit": 1})
+        await call_ok(client, "k8s_get_current_context")
+    logs, applied, listed, local = entries(log)
+
+    assert (logs["tool"], logs["outcome"], logs["namespace"]) == ("k8s_get_pod_logs", "not_found", nowhere)
+    assert (logs["kinds"], logs["namespaces"]) == (["pods/log"], [nowhere])
+    # a manifest of two kinds: each object's kind, and its namespace (the call's for the one naming none)
+    assert (applied["tool"], applied["outcome"]) == ("k8s_apply_resource", "ok")
+    assert (applied["kinds"], applied["namespaces"]) == (["ConfigMap", "Secret"], sorted([sample_objects, "default"]))
+    assert (listed["kinds"], listed["namespaces"]) == (["ConfigMap"], ["*"])
+    assert local["tool"] == "k8s_get_current_context" and not SCOPE_FIELDS & set(local)  # no cluster reached

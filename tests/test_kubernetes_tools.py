@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from kubehelm_mcp import create_client
 from kubehelm_mcp.settings import Settings
@@ -232,8 +234,10 @@ async def test_bad_input_gets_one_clear_sentence(client: Client, sample_objects:
     required = await call_error(client, "k8s_get_resource", {"kind": "pods"})
     assert "'name' is required" in required
 
-    unknown_tool = await call_error(client, "k8s_teleport", {})
-    assert "Unknown tool 'k8s_teleport'" in unknown_tool
+    with pytest.raises(MCPError) as unknown_tool:  # a JSON-RPC error, as the spec asks, not a tool result
+        await client.call_tool("k8s_teleport", {})
+    assert unknown_tool.value.code == INVALID_PARAMS
+    assert "Unknown tool 'k8s_teleport'" in unknown_tool.value.error.message
 
     unknown_context = await call_error(client, "k8s_list_resources", {"kind": "pods", "context": "nowhere"})
     assert "Context 'nowhere' is not in the kubeconfig" in unknown_context

@@ -105,8 +105,7 @@ async def test_no_tool_reads_the_servers_own_credentials(
 
 
 FILES_GET = (
-    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leak}\n"
-    'data:\n  got: {{ .Files.Get "kept.txt" | quote }}\n'
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leak}\ndata:\n  got: {{ .Files.Get "kept.txt" | quote }}\n'
 )
 
 

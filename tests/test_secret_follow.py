@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.client.sse import sse_client
+from mcp.shared.exceptions import MCPError
 
 from kubehelm_mcp import create_client
 from kubehelm_mcp.settings import Settings
@@ -228,7 +229,9 @@ async def test_nothing_secret_reaches_the_debug_log(
             await call_ok(sse, "k8s_get_resource", {"kind": "configmaps", "name": "kubeconfig", "namespace": namespace})
             # over SSE: Streamable HTTP clients send the tool name in a header, which the header limit caps
             await call_ok(sse, "helm_get_values", rel)  # "plain" is no credential: shown, never logged
-            unknown = await call_error(sse, "x" * 1_000_000, {})
+            with pytest.raises(MCPError) as refused:  # unknown tools get a JSON-RPC error (-32602)
+                await sse.call_tool("x" * 1_000_000, {})
+            unknown = refused.value.error.message
             assert len(unknown) < 300 and "more characters" in unknown, unknown[:400]
         slow = [threading.Thread(target=_slow_client, args=(server.port,)) for _ in range(SLOW_CLIENTS)]
         for thread in slow:

@@ -12,17 +12,22 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from kubehelm_mcp.caller import Caller, Principal
 from kubehelm_mcp.errors import ToolError
 from kubehelm_mcp.kube.kubeconfig import KubeconfigView, kubeconfig_paths, read_kubeconfig
 from kubehelm_mcp.settings import Settings
 
+if TYPE_CHECKING:
+    from kubehelm_mcp.pipeline.scope import CallScope
+
 STDERR = "-"
 MAX_VALUE_LENGTH = 253  # a DNS name's length: namespaces, contexts; longer raw arguments are cut
+MAX_LIST_ITEMS = 32  # kinds or namespaces of one call (a manifest may name many); the rest are left off
 IN_CLUSTER = "in-cluster"
+ALL_NAMESPACES = "*"  # not a namespace name: the call touched every namespace
 
 
 def _open_private(path: str) -> int:
@@ -39,6 +44,29 @@ def _handler(destination: str) -> logging.Handler:
 
 def _clip(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)[:MAX_VALUE_LENGTH]
+
+
+def _clip_list(values: Iterable[Any]) -> list[str]:
+    """Distinct, clipped values in their first order, at most MAX_LIST_ITEMS of them."""
+    clipped: dict[str, None] = {}
+    for value in values:
+        item = _clip(value)
+        if item is not None:
+            clipped[item] = None
+            if len(clipped) == MAX_LIST_ITEMS:
+                break
+    return list(clipped)
+
+
+def _scope_fields(scope: CallScope | None) -> dict[str, list[str]]:
+    """The kinds and namespaces the call's declared scope named; none for a call that reaches no cluster."""
+    if scope is None:
+        return {}
+    namespaces = [ALL_NAMESPACES] if scope.all_namespaces else []
+    return {
+        "kinds": _clip_list(ref.kind for ref in scope.kinds),
+        "namespaces": _clip_list([*namespaces, *sorted(scope.namespaces)]),
+    }
 
 
 class AuditLog:
@@ -76,8 +104,10 @@ class AuditLog:
         outcome: str,
         duration: float,
         identity: str,
+        scope: CallScope | None = None,
     ) -> None:
-        """A finished tool call; cluster and namespace as the call named them, else their defaults."""
+        """A finished tool call; cluster and namespace as the call named them, else their defaults; with
+        `kinds` and `namespaces` from the call's scope when it was worked out (a tool that reaches a cluster)."""
         if not self.enabled:
             return
         cluster, namespace = self._cluster_and_namespace(arguments or {}, session_context)
@@ -90,6 +120,7 @@ class AuditLog:
             cluster=cluster,
             namespace=namespace,
             duration_ms=round(duration * 1000, 1),
+            **_scope_fields(scope),
         )
 
     def _cluster_and_namespace(self, arguments: Mapping[str, Any], session_context: str | None) -> tuple[Any, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, create_model
 
@@ -120,7 +121,7 @@ class _Sessions:
 
 def build_parts(settings: Settings) -> ServerParts:
     metrics = Metrics()
-    telemetry = telemetry_for(settings, metrics)  # metrics and spans of every Kubernetes and Helm operation
+    telemetry = telemetry_for(settings.telemetry, metrics)  # metrics and spans of every Kubernetes and Helm operation
     clients = ClientPool(telemetry)
 
     async def api_for(target: ClusterTarget) -> KubeApi:
@@ -186,6 +187,8 @@ def build_server(parts: ServerParts) -> KubehelmServer:
         elicitor = Elicitor(ctx, params)
         caller = _caller(ctx, elicitor.ask)
         outcome = await pipeline.call(params.name, params.arguments, sessions.for_request(ctx), report, caller)
+        if params.name not in pipeline.tools:  # audited and counted above; the spec asks for a protocol error
+            raise MCPError(types.INVALID_PARAMS, outcome.text)
         if elicitor.pending is not None:  # stateless protocol: the client retries with the user's answer
             return elicitor.input_required()
         return types.CallToolResult(

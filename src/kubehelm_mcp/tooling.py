@@ -34,7 +34,7 @@ class Annotations:
     open_world: bool = True
 
 
-# The annotation presets every toolset uses (toolsets may alias them under a telling name).
+# The annotation presets: every tool uses one of these, and no toolset constructs its own Annotations.
 READ_ONLY = Annotations(read_only=True, idempotent=True)
 LOCAL_READ_ONLY = Annotations(read_only=True, idempotent=True, open_world=False)
 WRITES = Annotations(read_only=False)

@@ -17,7 +17,7 @@ from tests.support.tls import write_pair
 
 
 def policy(**changes: object) -> OriginPolicy:
-    return OriginPolicy.from_settings(Settings(transport="http").replace(**changes))
+    return OriginPolicy.from_settings(Settings(transport="http").replace(**changes).http)
 
 
 def test_loopback_bind_admits_loopback_names_on_any_port() -> None:
@@ -70,8 +70,8 @@ def test_allowed_and_cors_origins_pass_the_origin_check() -> None:
 
 
 def test_cors_is_configured_only_with_origins() -> None:
-    assert cors_middleware(Settings()) is None
-    middleware = cors_middleware(Settings(cors_origins=("https://app.example.org",)))
+    assert cors_middleware(Settings().http) is None
+    middleware = cors_middleware(Settings(cors_origins=("https://app.example.org",)).http)
     assert middleware is not None
     assert middleware.kwargs["allow_origins"] == ["https://app.example.org"]
     assert middleware.kwargs["expose_headers"] == ["Mcp-Session-Id", "Mcp-Protocol-Version", "WWW-Authenticate"]

@@ -47,21 +47,21 @@ def test_the_principal_never_shows_or_compares_its_token() -> None:
 def test_impersonated_names_are_prefixed_deduplicated_and_never_kubernetes_own() -> None:
     settings = Settings(impersonation_prefix="oidc:", impersonation_groups_prefix="oidc-group:")
     doubled = Principal("s", "c", groups=("a", "b", "a"), username="alice")
-    assert impersonated(doubled, settings) == ("oidc:alice", ("oidc-group:a", "oidc-group:b"))
+    assert impersonated(doubled, settings.identity) == ("oidc:alice", ("oidc-group:a", "oidc-group:b"))
     for principal in (
         Principal("s", "c", username="system:admin"),
         Principal("s", "c", groups=("readers", "system:masters"), username="alice"),
     ):
         with pytest.raises(PolicyDenied, match="reserved by Kubernetes"):
-            impersonated(principal, Settings())
+            impersonated(principal, Settings().identity)
     # behind a prefix the same claim is harmless
-    assert impersonated(Principal("s", "c", groups=("system:masters",), username="a"), settings)[1] == (
+    assert impersonated(Principal("s", "c", groups=("system:masters",), username="a"), settings.identity)[1] == (
         "oidc-group:system:masters",
     )
     with pytest.raises(PolicyDenied, match="'email' claim"):
-        impersonated(Principal("s", "c"), Settings(impersonation_user_claim="email"))
+        impersonated(Principal("s", "c"), Settings(impersonation_user_claim="email").identity)
     with pytest.raises(PolicyDenied, match="not printable"):
-        impersonated(Principal("s", "c", username="alice\r\nImpersonate-Group: system:masters"), Settings())
+        impersonated(Principal("s", "c", username="alice\r\nImpersonate-Group: system:masters"), Settings().identity)
 
 
 class Exchanger:

@@ -86,3 +86,18 @@ def test_the_parser_sees_every_import(tmp_path: Path, source: str, module: str, 
     path = tmp_path / "m.py"
     path.write_text(source)
     assert expected in _imports(path, module)
+
+
+def test_tools_are_declared_one_way() -> None:
+    """Every toolset declares tools as plain Tool(...) with the annotation presets of tooling.py:
+    no partials or helpers around Tool, no Annotations(...) of its own."""
+    offenders = []
+    for path in sorted((SRC / PACKAGE / "toolsets").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            called = ast.unparse(node.func)
+            wraps_tool = called.endswith("partial") and any(ast.unparse(a) == "Tool" for a in node.args)
+            if called == "Annotations" or wraps_tool:
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}: {called}(...)")
+    assert not offenders, "declare tools with Tool(...) and a tooling.py preset:\n" + "\n".join(offenders)

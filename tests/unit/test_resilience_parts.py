@@ -409,7 +409,7 @@ def test_a_call_that_asks_to_wait_longer_gets_that_wait_plus_a_margin() -> None:
 
     def timeout(tool_name: str, **arguments: Any) -> float:
         tool = tools[tool_name]
-        return call_timeout(settings, tool, tool.input_model.model_validate(arguments))
+        return call_timeout(settings.resilience, tool, tool.input_model.model_validate(arguments))
 
     assert timeout("k8s_get_resource", kind="pods", name="a") == 30
     assert timeout("k8s_delete_resource", kind="pods", name="a") == 120

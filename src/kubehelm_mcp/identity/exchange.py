@@ -21,7 +21,7 @@ import jwt
 
 from kubehelm_mcp.errors import TokenExchangeFailed
 from kubehelm_mcp.expiring import ExpiringLru
-from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.settings import IdentitySettings
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 (a type URI, not a secret)
@@ -70,13 +70,13 @@ class TokenExchanger:
         self._cache: ExpiringLru[ExchangedToken] = ExpiringLru(CACHE_SIZE, clock)  # digest -> token, until its use-by
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TokenExchanger:
+    def from_settings(cls, settings: IdentitySettings) -> TokenExchanger:
         return cls(
-            settings.identity.obo_token_url or "",
-            settings.identity.obo_client_id or "",
-            settings.identity.obo_client_secret or "",
-            settings.identity.obo_audience,
-            settings.identity.obo_scope,
+            settings.obo_token_url or "",
+            settings.obo_client_id or "",
+            settings.obo_client_secret or "",
+            settings.obo_audience,
+            settings.obo_scope,
         )
 
     async def exchange(self, subject_token: str, subject_expires_at: float | None = None) -> ExchangedToken:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kubehelm_mcp.caller import Principal
 from kubehelm_mcp.errors import PolicyDenied
-from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.settings import IdentitySettings
 
 RESERVED_PREFIX = "system:"
 MAX_NAME_LENGTH = 1024
@@ -25,15 +25,13 @@ def _checked(name: str, what: str) -> str:
     return name
 
 
-def impersonated(principal: Principal, settings: Settings) -> tuple[str, tuple[str, ...]]:
+def impersonated(principal: Principal, settings: IdentitySettings) -> tuple[str, tuple[str, ...]]:
     """The prefixed user name and groups (each at most once, in the token's order)."""
     if not principal.username:
-        claim = settings.identity.impersonation_user_claim
+        claim = settings.impersonation_user_claim
         raise PolicyDenied(
             f"The token has no usable '{claim}' claim to name its user on the cluster (--impersonation-user-claim)."
         )
-    user = _checked(settings.identity.impersonation_prefix + principal.username, "user name")
-    groups = dict.fromkeys(
-        _checked(settings.identity.impersonation_groups_prefix + g, "group") for g in principal.groups
-    )
+    user = _checked(settings.impersonation_prefix + principal.username, "user name")
+    groups = dict.fromkeys(_checked(settings.impersonation_groups_prefix + g, "group") for g in principal.groups)
     return user, tuple(groups)

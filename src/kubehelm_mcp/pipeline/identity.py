@@ -33,7 +33,8 @@ class Exchanger(Protocol):
 class CallerIdentity:
     def __init__(self, settings: Settings, exchanger: Exchanger | None = None) -> None:
         self.settings = settings
-        self._exchanger: Exchanger = exchanger or TokenExchanger.from_settings(settings)  # used in obo mode only
+        exchanger = exchanger or TokenExchanger.from_settings(settings.identity)
+        self._exchanger: Exchanger = exchanger  # used in obo mode only
 
     def mode_for(self, caller: Caller) -> str:
         """Stdio (and the in-process client) is one local user holding the kubeconfig: always 'server'."""
@@ -52,7 +53,7 @@ class CallerIdentity:
         if _has_own_credentials(args):
             raise PolicyDenied(f"Per-call cluster credentials cannot be used with --cluster-identity {mode}.")
         if mode == "impersonate":
-            user, groups = impersonated(principal, self.settings)
+            user, groups = impersonated(principal, self.settings.identity)
             return dataclasses.replace(target, impersonate_user=user, impersonate_groups=groups)
         if not principal.token:
             raise PolicyDenied(f"--cluster-identity {mode} needs the caller's OIDC access token, and there is none.")

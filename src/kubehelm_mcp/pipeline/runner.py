@@ -34,7 +34,7 @@ from kubehelm_mcp.pipeline.confirm import confirm_call
 from kubehelm_mcp.pipeline.identity import CallerIdentity, identity_secrets
 from kubehelm_mcp.pipeline.inflight import InFlight
 from kubehelm_mcp.pipeline.policy import DRY_RUN_MARKER, Policy
-from kubehelm_mcp.pipeline.scope import call_scope
+from kubehelm_mcp.pipeline.scope import CallScope, call_scope
 from kubehelm_mcp.pipeline.scrub import remove_known, scrub, scrub_bounded, shorten
 from kubehelm_mcp.pipeline.shaping import shape
 from kubehelm_mcp.pipeline.validation import validate_input
@@ -54,6 +54,7 @@ class Outcome:
     structured: dict[str, Any] | None
     is_error: bool
     outcome: str  # metrics and audit label (README, /metrics): ok, invalid, denied, not_found, timeout, ...
+    scope: CallScope | None = None  # what the call touches, when worked out before it ran (policy, audit)
 
 
 # An error sentence at most (whatever it quotes from the input, the cluster or helm); longer ones are cut.
@@ -103,7 +104,7 @@ class CallPipeline:
         self.helm = helm
         self.metrics = metrics
         self.telemetry = telemetry or Telemetry(metrics)
-        self.resilience = Resilience(settings, metrics)
+        self.resilience = Resilience(settings.resilience, metrics)
         self.calls = InFlight()  # the calls running now: a graceful shutdown waits for them
         metrics.in_flight.set_function(lambda: self.calls.count)
 
@@ -153,8 +154,25 @@ class CallPipeline:
         duration = time.perf_counter() - started
         self.metrics.tool_duration.labels(label).observe(duration)
         mode = self.identity.mode_for(caller)
-        self.audit.call(caller, name, arguments, session.context, outcome.outcome, duration, mode)
+        self.audit.call(caller, name, arguments, session.context, outcome.outcome, duration, mode, outcome.scope)
         return outcome
+
+    async def _scope(self, tool: AnyTool, args: ToolInput, ctx: CallContext) -> CallScope | None:
+        """What a cluster tool's call touches, when the policy decides on it or the audit log records it.
+
+        Worked out for the audit alone, a scope that cannot be (an unknown context, a broken manifest)
+        is left out of the line: the handler then reports the call's own error, as without the log.
+        """
+        if tool.touches is None:
+            return None
+        if self.policy.scoped:
+            return await call_scope(tool, args, ctx)
+        if self.audit.enabled:
+            try:
+                return await call_scope(tool, args, ctx)
+            except ToolError:
+                return None
+        return None
 
     async def _run(
         self,
@@ -166,6 +184,7 @@ class CallPipeline:
         caller: Caller,
     ) -> Outcome:
         secrets: tuple[str, ...] = ()
+        scope: CallScope | None = None
         try:
             if tool is None:
                 hint = "tools/list shows the tools this server offers."
@@ -193,11 +212,12 @@ class CallPipeline:
             )
             if report_progress is not None:
                 ctx.report_progress = report_progress
-            timeout = call_timeout(self.settings, tool, args)
+            timeout = call_timeout(self.settings.resilience, tool, args)
             try:
                 with anyio.fail_after(timeout):
-                    if self.policy.scoped:  # before the handler: a refused call changes nothing
-                        self.policy.check_scope(await call_scope(tool, args, ctx))
+                    scope = await self._scope(tool, args, ctx)
+                    if scope is not None and self.policy.scoped:  # before the handler: a refused call changes nothing
+                        self.policy.check_scope(scope)
                     await confirm_call(tool, args, ctx)  # --confirm rules: the user's yes, asked through the client
                     await anyio.to_thread.run_sync(recheck_paths, paths, self.settings, self.files)
                     result = await self.resilience.run(tool, args, ctx)
@@ -211,9 +231,9 @@ class CallPipeline:
             text = remove_known(shaped.text, secrets)
             if self.policy.forces_dry_run(tool):
                 text = DRY_RUN_MARKER + text
-            return Outcome(text, shaped.structured, False, "ok")
+            return Outcome(text, shaped.structured, False, "ok", scope)
         except ToolError as exc:
-            return Outcome(scrub_bounded(str(exc), MAX_ERROR_CHARS, secrets), None, True, _label(exc))
+            return Outcome(scrub_bounded(str(exc), MAX_ERROR_CHARS, secrets), None, True, _label(exc), scope)
         except Exception as exc:  # a bug: log it with its id, show the client no internals
             error_id = uuid.uuid4().hex[:12]
             log.error(
@@ -229,4 +249,5 @@ class CallPipeline:
                 None,
                 True,
                 "internal",
+                scope,
             )

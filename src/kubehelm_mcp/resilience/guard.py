@@ -20,7 +20,7 @@ from kubehelm_mcp.resilience.breaker import Breakers, Clock
 from kubehelm_mcp.resilience.cache import ReadCache, cache_key
 from kubehelm_mcp.resilience.limits import Bulkhead, RateLimiter
 from kubehelm_mcp.resilience.retry import is_transient, retry_call
-from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.settings import ResilienceSettings
 from kubehelm_mcp.tooling import AnyTool, ToolInput, ToolResult, touches_cluster
 
 log = logging.getLogger("kubehelm_mcp.resilience")
@@ -44,13 +44,13 @@ def rate_key(caller: Caller) -> str:
 
 
 class Resilience:
-    def __init__(self, settings: Settings, metrics: Metrics, clock: Clock = time.monotonic) -> None:
+    def __init__(self, settings: ResilienceSettings, metrics: Metrics, clock: Clock = time.monotonic) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.breakers = Breakers(settings.resilience.breaker_failures, settings.resilience.breaker_reset_seconds, clock)
-        self.rate = RateLimiter(settings.resilience.rate_limit_per_second, settings.resilience.rate_limit_burst, clock)
-        self.bulkhead = Bulkhead(settings.resilience.max_concurrent_calls)
-        self.cache: ReadCache[ToolResult] = ReadCache(settings.resilience.read_cache_ttl, clock=clock)
+        self.breakers = Breakers(settings.breaker_failures, settings.breaker_reset_seconds, clock)
+        self.rate = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst, clock)
+        self.bulkhead = Bulkhead(settings.max_concurrent_calls)
+        self.cache: ReadCache[ToolResult] = ReadCache(settings.read_cache_ttl, clock=clock)
         metrics.breaker_states.source = self.breakers.states
 
     async def run(self, tool: AnyTool, args: ToolInput, ctx: CallContext) -> ToolResult:
@@ -89,11 +89,11 @@ class Resilience:
 
     async def _guarded(self, tool: AnyTool, args: ToolInput, ctx: CallContext) -> Any:
         call: Callable[[], Awaitable[Any]] = partial(tool.handler, args, ctx)
-        if retryable(tool) and self.settings.resilience.retry_attempts > 1:
+        if retryable(tool) and self.settings.retry_attempts > 1:
             call = partial(
                 retry_call,
                 call,
-                attempts=self.settings.resilience.retry_attempts,
+                attempts=self.settings.retry_attempts,
                 budget=anyio.current_effective_deadline() - anyio.current_time(),
                 on_retry=partial(self._retrying, tool.name),
             )

@@ -29,7 +29,7 @@ from kubehelm_mcp.validators import is_namespace_name
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
-    from kubehelm_mcp.settings import Settings
+    from kubehelm_mcp.settings import TelemetrySettings
 
 _SUCCESSES = frozenset({"ok", "1xx", "2xx", "3xx"})
 
@@ -151,8 +151,8 @@ class Telemetry:
             await anyio.to_thread.run_sync(force_flush)
 
 
-def telemetry_for(settings: Settings, metrics: Metrics) -> Telemetry:
-    if not settings.telemetry.tracing:
+def telemetry_for(settings: TelemetrySettings, metrics: Metrics) -> Telemetry:
+    if not settings.tracing:
         return Telemetry(metrics)
     from kubehelm_mcp.telemetry.tracing import install_tracing  # the OpenTelemetry SDK loads only now
 

@@ -33,7 +33,7 @@ def create_app(server: Server[Any], parts: ServerParts, drain: Drain | None = No
     """drain: the shutdown state the serving uvicorn sets (a fresh, never-draining one without)."""
     settings = parts.settings
     # Host/Origin checks are OriginGuard's (globs, JSON refusals), so the SDK's own stay off.
-    sessions = CappedSessionManager(server, settings)
+    sessions = CappedSessionManager(server, settings.http, settings.http_limits)
     sse = SseServerTransport(SSE_MESSAGES_PATH, max_request_body_size=settings.http_limits.max_body_bytes)
     server.middleware.append(HttpSessionCounter(parts.metrics))  # Streamable HTTP sessions for /metrics
 
@@ -51,8 +51,8 @@ def create_app(server: Server[Any], parts: ServerParts, drain: Drain | None = No
             finally:
                 await parts.close()
 
-    authenticator = authenticator_for(settings)
-    origins = OriginPolicy.from_settings(settings)
+    authenticator = authenticator_for(settings.auth, settings.identity)
+    origins = OriginPolicy.from_settings(settings.http)
 
     def protect(app: ASGIApp) -> ASGIApp:
         """Only the MCP routes check Host/Origin and need a token; health, readiness and metrics stay
@@ -61,19 +61,20 @@ def create_app(server: Server[Any], parts: ServerParts, drain: Drain | None = No
         authenticated = app if authenticator is None else AuthMiddleware(app, authenticator, parts.metrics, audit)
         return OriginGuard(authenticated, origins)
 
+    sse_endpoint = SseEndpoint(server, sse, parts.metrics, settings.http_limits)
     routes: list[Route | Mount] = [
         Route(settings.http.path, endpoint=protect(SessionGate(sessions))),
-        Route(SSE_PATH, endpoint=protect(SseEndpoint(server, sse, parts.metrics, settings)), methods=["GET"]),
+        Route(SSE_PATH, endpoint=protect(sse_endpoint), methods=["GET"]),
         Mount(SSE_MESSAGES_PATH, app=protect(sse.handle_post_message)),
         Route("/health", health, methods=["GET"]),
         Route("/readyz", readiness_endpoint(parts), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
     if authenticator is not None:
-        routes.append(Route(METADATA_PATH, protected_resource_metadata(settings), methods=["GET"]))
+        routes.append(Route(METADATA_PATH, protected_resource_metadata(settings.http, settings.auth), methods=["GET"]))
     # Outermost first: CORS headers go on every answer, refusals included; a draining server
     # refuses before reading any body.
-    middleware = [m for m in (cors_middleware(settings),) if m is not None]
+    middleware = [m for m in (cors_middleware(settings.http),) if m is not None]
     middleware += [
         Middleware((drain or Drain()).guard),
         Middleware(

@@ -24,7 +24,7 @@ from kubehelm_mcp.audit import AuditLog
 from kubehelm_mcp.caller import remote_address
 from kubehelm_mcp.expiring import ExpiringLru
 from kubehelm_mcp.metrics import Metrics
-from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.settings import AuthSettings, HttpSettings, IdentitySettings, Settings
 from kubehelm_mcp.web.oidc import JwksCache, OidcValidator
 from kubehelm_mcp.web.principal import PRINCIPAL_SCOPE_KEY, AuthFailure, Principal
 
@@ -112,43 +112,44 @@ class Authenticator:
         return principal
 
 
-def authenticator_for(settings: Settings) -> Authenticator | None:
-    """The configured authenticator: OIDC if an issuer is set, else a static token, else None."""
+def authenticator_for(auth: AuthSettings, identity: IdentitySettings) -> Authenticator | None:
+    """The configured authenticator: OIDC if an issuer is set, else a static token, else None.
+    The identity settings name the token claims (and whether the token is kept) for the cluster identity."""
     validator: TokenValidator
-    if settings.auth.oidc_issuer:
-        jwks = JwksCache(settings.auth.oidc_issuer, settings.auth.oidc_jwks_url)
+    if auth.oidc_issuer:
+        jwks = JwksCache(auth.oidc_issuer, auth.oidc_jwks_url)
         validator = OidcValidator(
-            settings.auth.oidc_issuer,
-            settings.auth.oidc_audience or "",
+            auth.oidc_issuer,
+            auth.oidc_audience or "",
             jwks,
-            user_claim=settings.identity.impersonation_user_claim,
-            groups_claim=settings.identity.impersonation_groups_claim,
-            keep_token=settings.identity.cluster_identity in ("obo", "passthrough"),
+            user_claim=identity.impersonation_user_claim,
+            groups_claim=identity.impersonation_groups_claim,
+            keep_token=identity.cluster_identity in ("obo", "passthrough"),
         )
-    elif settings.auth.auth_token:
-        validator = StaticTokenValidator(settings.auth.auth_token)
+    elif auth.auth_token:
+        validator = StaticTokenValidator(auth.auth_token)
     else:
         return None
-    policy = Policy(settings.auth.required_scopes, settings.auth.required_roles, settings.auth.allowed_clients)
-    return Authenticator(validator, policy, TokenCache(settings.auth.session_ttl))
+    policy = Policy(auth.required_scopes, auth.required_roles, auth.allowed_clients)
+    return Authenticator(validator, policy, TokenCache(auth.session_ttl))
 
 
 def metadata_url(request_base: str) -> str:
     return request_base.rstrip("/") + METADATA_PATH
 
 
-def protected_resource_metadata(settings: Settings) -> Callable[[Request], Response]:
+def protected_resource_metadata(http: HttpSettings, auth: AuthSettings) -> Callable[[Request], Response]:
     """RFC 9728 metadata: which authorization server issues tokens for this MCP URL."""
 
     def endpoint(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
         document: dict[str, object] = {
-            "resource": base + settings.http.path,
-            "authorization_servers": [settings.auth.oidc_issuer] if settings.auth.oidc_issuer else [],
+            "resource": base + http.path,
+            "authorization_servers": [auth.oidc_issuer] if auth.oidc_issuer else [],
             "bearer_methods_supported": ["header"],
         }
-        if settings.auth.required_scopes:
-            document["scopes_supported"] = list(settings.auth.required_scopes)
+        if auth.required_scopes:
+            document["scopes_supported"] = list(auth.required_scopes)
         return JSONResponse(document)
 
     return endpoint

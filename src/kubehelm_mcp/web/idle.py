@@ -107,4 +107,3 @@ class _WatchedWrite(_Watched, Generic[T]):
     async def send(self, item: T, /) -> None:
         await self._inner.send(item)
         self._timer.seen(item, inbound=False)
-

@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kubehelm_mcp.settings import Settings, is_loopback
+from kubehelm_mcp.settings import HttpSettings, is_loopback
 from kubehelm_mcp.web.refusal import refusal
 
 log = logging.getLogger("kubehelm_mcp.http")
@@ -48,17 +48,15 @@ class OriginPolicy:
     origins: tuple[str, ...]
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OriginPolicy:
+    def from_settings(cls, http: HttpSettings) -> OriginPolicy:
         # Loopback names always: a server bound to a wildcard or loopback address is reachable by them.
         names = list(LOOPBACK_NAMES)
-        if settings.http.host not in WILDCARD_BINDS and not is_loopback(settings.http.host):
-            names.append(_as_host(settings.http.host))
+        if http.host not in WILDCARD_BINDS and not is_loopback(http.host):
+            names.append(_as_host(http.host))
         origins = [f"{scheme}://{name}" for name in names for scheme in ("http", "https")]
         return cls(
-            hosts=tuple(_glob(p) for p in (*names, *settings.http.http_allowed_hosts)),
-            origins=tuple(
-                _glob(p) for p in (*origins, *settings.http.http_allowed_origins, *settings.http.cors_origins)
-            ),
+            hosts=tuple(_glob(p) for p in (*names, *http.http_allowed_hosts)),
+            origins=tuple(_glob(p) for p in (*origins, *http.http_allowed_origins, *http.cors_origins)),
         )
 
     @staticmethod
@@ -103,13 +101,13 @@ class OriginGuard:
         await self._app(scope, receive, send)
 
 
-def cors_middleware(settings: Settings) -> Middleware | None:
+def cors_middleware(http: HttpSettings) -> Middleware | None:
     """CORS for exactly the configured origins; None (no CORS headers at all) when there are none."""
-    if not settings.http.cors_origins:
+    if not http.cors_origins:
         return None
     return Middleware(
         CORSMiddleware,
-        allow_origins=list(settings.http.cors_origins),
+        allow_origins=list(http.cors_origins),
         allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["*"],  # the MCP headers grow with the protocol (Mcp-Method, Mcp-Name, ...)
         expose_headers=list(EXPOSED_HEADERS),

@@ -16,7 +16,7 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
-from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.settings import HttpLimitSettings, HttpSettings
 from kubehelm_mcp.web.refusal import refusal
 from kubehelm_mcp.web.slots import CallerSlots, Holder, holder_of
 
@@ -29,19 +29,16 @@ class CappedSessionManager(StreamableHTTPSessionManager):
     """The SDK's manager, admitting a new session only within its opener's slots and giving the
     slot back however the session ends (client DELETE, idle timeout, crash, failed handshake)."""
 
-    def __init__(self, app: Server[Any], settings: Settings) -> None:
+    def __init__(self, app: Server[Any], http: HttpSettings, limits: HttpLimitSettings) -> None:
         super().__init__(
             app=app,
-            stateless=settings.http.stateless,
-            max_request_body_size=settings.http_limits.max_body_bytes,
-            session_idle_timeout=settings.http_limits.session_idle_timeout,
-            max_sessions=settings.http_limits.max_sessions,
+            stateless=http.stateless,
+            max_request_body_size=limits.max_body_bytes,
+            session_idle_timeout=limits.session_idle_timeout,
+            max_sessions=limits.max_sessions,
         )
         self.slots = CallerSlots(
-            "sessions",
-            settings.http_limits.max_sessions,
-            settings.http_limits.max_sessions_per_caller,
-            settings.http_limits.session_idle_timeout,
+            "sessions", limits.max_sessions, limits.max_sessions_per_caller, limits.session_idle_timeout
         )
 
     def _admit_session(self, requestor: Any) -> StreamableHTTPServerTransport | None:

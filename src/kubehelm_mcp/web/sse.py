@@ -15,7 +15,7 @@ from mcp.server.sse import SseServerTransport
 from starlette.types import Receive, Scope, Send
 
 from kubehelm_mcp.metrics import Metrics
-from kubehelm_mcp.settings import Settings
+from kubehelm_mcp.settings import HttpLimitSettings
 from kubehelm_mcp.telemetry.sessions import open_session
 from kubehelm_mcp.web.idle import IdleTimer
 from kubehelm_mcp.web.refusal import refusal
@@ -24,23 +24,21 @@ from kubehelm_mcp.web.slots import CallerSlots, holder_of
 log = logging.getLogger("kubehelm_mcp.http")
 
 
-def sse_slots(settings: Settings) -> CallerSlots:
+def sse_slots(limits: HttpLimitSettings) -> CallerSlots:
     """At most half the connections, so SSE streams alone can never lock other clients out."""
-    total = max(min(settings.http_limits.max_sse_streams, settings.http_limits.max_connections // 2), 1)
-    return CallerSlots(
-        "streams", total, settings.http_limits.max_sse_streams_per_caller, settings.http_limits.session_idle_timeout
-    )
+    total = max(min(limits.max_sse_streams, limits.max_connections // 2), 1)
+    return CallerSlots("streams", total, limits.max_sse_streams_per_caller, limits.session_idle_timeout)
 
 
 class SseEndpoint:
     def __init__(
-        self, server: Server[Any], transport: SseServerTransport, metrics: Metrics, settings: Settings
+        self, server: Server[Any], transport: SseServerTransport, metrics: Metrics, limits: HttpLimitSettings
     ) -> None:
         self._server = server
         self._transport = transport
         self._metrics = metrics
-        self._idle_timeout = settings.http_limits.session_idle_timeout
-        self.slots = sse_slots(settings)
+        self._idle_timeout = limits.session_idle_timeout
+        self.slots = sse_slots(limits)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         holder = holder_of(scope)

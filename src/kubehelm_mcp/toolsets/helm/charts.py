@@ -4,7 +4,6 @@ helm_package, helm_verify and helm_show_*. None of them touches a cluster."""
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,13 @@ from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.helm.manifests import split_manifest
 from kubehelm_mcp.helm.requests import LintRequest, PackageRequest, ShowWhat, TemplateRequest
 from kubehelm_mcp.kube.manifests import load_bounded
-from kubehelm_mcp.tooling import LOCAL_READ_ONLY, READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, LOCAL_WRITES, READ_ONLY, AnyTool, Category, Handler, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.dependency_sources import check_dependency_sources
 from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
 from kubehelm_mcp.toolsets.helm.inputs import ChartInput, PageInput, ReleaseInput, ValuesInput
 from kubehelm_mcp.toolsets.helm.remote import commands, existing_dir, existing_file
 from kubehelm_mcp.validators import ChartPath, CliText, LocalPath, StarterRef
-
-# They write new files and refuse to replace existing ones.
-WRITES_NEW_FILES = Annotations(read_only=False, open_world=False)
 
 
 class CreateInput(HelmInput):
@@ -203,7 +199,7 @@ async def _show(args: ChartInput, ctx: CallContext, what: ShowWhat) -> str:
     return await (await commands(args, ctx)).show(what, args.chart_source())
 
 
-def _show_text(what: ShowWhat) -> Any:
+def _show_text(what: ShowWhat) -> Handler[ShowInput, ChartText]:
     async def handler(args: ShowInput, ctx: CallContext) -> ChartText:
         return ChartText(chart=args.chart, content=await _show(args, ctx, what))
 
@@ -219,59 +215,95 @@ async def helm_show_crds(args: CrdsInput, ctx: CallContext) -> Documents:
     return Documents(**page_of(split_manifest(await _show(args, ctx, "crds")), args.continue_token))
 
 
-_chart_tool = partial(Tool, category=Category.CHART)
-
-
-def _entry(name: str, description: str, models: tuple[type[Any], type[Any]], handler: Any, hints: Any) -> AnyTool:
-    return _chart_tool(
-        name=name,
-        description=description,
-        input_model=models[0],
-        output_model=models[1],
-        handler=handler,
-        annotations=hints,
-    )
-
-
 TOOLS: list[AnyTool] = [
-    _entry("helm_create", "Create a new chart scaffold.", (CreateInput, Created), helm_create, WRITES_NEW_FILES),
-    _entry("helm_lint", "Lint charts; reports each message.", (LintInput, LintResult), helm_lint, LOCAL_READ_ONLY),
-    _entry(
-        "helm_template",
-        "Render a chart locally (no install) as documents (paged).",
-        (TemplateInput, Documents),
-        helm_template,
-        READ_ONLY,
+    Tool(
+        name="helm_create",
+        description="Create a new chart scaffold.",
+        input_model=CreateInput,
+        output_model=Created,
+        annotations=LOCAL_WRITES,  # writes new files, never replaces existing ones
+        category=Category.CHART,
+        handler=helm_create,
     ),
-    _entry(
-        "helm_package",
-        "Package a chart directory into a .tgz (optionally signed).",
-        (PackageInput, Packaged),
-        helm_package,
-        WRITES_NEW_FILES,
+    Tool(
+        name="helm_lint",
+        description="Lint charts; reports each message.",
+        input_model=LintInput,
+        output_model=LintResult,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.CHART,
+        handler=helm_lint,
     ),
-    _entry(
-        "helm_verify",
-        "Verify a packaged chart's signature and hash against a keyring.",
-        (VerifyInput, Verified),
-        helm_verify,
-        LOCAL_READ_ONLY,
+    Tool(
+        name="helm_template",
+        description="Render a chart locally (no install) as documents (paged).",
+        input_model=TemplateInput,
+        output_model=Documents,
+        annotations=READ_ONLY,
+        category=Category.CHART,
+        handler=helm_template,
     ),
-    _entry(
-        "helm_show_all",
-        "Show a chart's Chart.yaml, values, README and CRDs.",
-        (ShowInput, ChartText),
-        _show_text("all"),
-        READ_ONLY,
+    Tool(
+        name="helm_package",
+        description="Package a chart directory into a .tgz (optionally signed).",
+        input_model=PackageInput,
+        output_model=Packaged,
+        annotations=LOCAL_WRITES,  # writes new files, never replaces existing ones
+        category=Category.CHART,
+        handler=helm_package,
     ),
-    _entry("helm_show_chart", "Show a chart's Chart.yaml.", (ShowInput, ChartMetadata), helm_show_chart, READ_ONLY),
-    _entry("helm_show_crds", "Show a chart's CRDs as documents.", (CrdsInput, Documents), helm_show_crds, READ_ONLY),
-    _entry("helm_show_readme", "Show a chart's README.", (ShowInput, ChartText), _show_text("readme"), READ_ONLY),
-    _entry(
-        "helm_show_values",
-        "Show a chart's default values.yaml.",
-        (ShowInput, ChartText),
-        _show_text("values"),
-        READ_ONLY,
+    Tool(
+        name="helm_verify",
+        description="Verify a packaged chart's signature and hash against a keyring.",
+        input_model=VerifyInput,
+        output_model=Verified,
+        annotations=LOCAL_READ_ONLY,
+        category=Category.CHART,
+        handler=helm_verify,
+    ),
+    Tool(
+        name="helm_show_all",
+        description="Show a chart's Chart.yaml, values, README and CRDs.",
+        input_model=ShowInput,
+        output_model=ChartText,
+        annotations=READ_ONLY,
+        category=Category.CHART,
+        handler=_show_text("all"),
+    ),
+    Tool(
+        name="helm_show_chart",
+        description="Show a chart's Chart.yaml.",
+        input_model=ShowInput,
+        output_model=ChartMetadata,
+        annotations=READ_ONLY,
+        category=Category.CHART,
+        handler=helm_show_chart,
+    ),
+    Tool(
+        name="helm_show_crds",
+        description="Show a chart's CRDs as documents.",
+        input_model=CrdsInput,
+        output_model=Documents,
+        annotations=READ_ONLY,
+        category=Category.CHART,
+        handler=helm_show_crds,
+    ),
+    Tool(
+        name="helm_show_readme",
+        description="Show a chart's README.",
+        input_model=ShowInput,
+        output_model=ChartText,
+        annotations=READ_ONLY,
+        category=Category.CHART,
+        handler=_show_text("readme"),
+    ),
+    Tool(
+        name="helm_show_values",
+        description="Show a chart's default values.yaml.",
+        input_model=ShowInput,
+        output_model=ChartText,
+        annotations=READ_ONLY,
+        category=Category.CHART,
+        handler=_show_text("values"),
     ),
 ]

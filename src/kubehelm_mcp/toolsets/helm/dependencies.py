@@ -9,14 +9,11 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.helm.requests import DependencyFetchRequest
-from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Annotations, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, WRITES_IDEMPOTENT, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.dependency_sources import check_dependency_sources
 from kubehelm_mcp.toolsets.helm.remote import commands, existing_dir
 from kubehelm_mcp.validators import ChartPath, LocalPath
-
-# Rewrites charts/ from Chart.yaml or Chart.lock: the same inputs give the same files.
-REBUILDS_CHARTS_DIR = Annotations(read_only=False, idempotent=True)
 
 
 class ChartPathInput(HelmInput):
@@ -79,6 +76,7 @@ async def helm_env(args: HelmInput, ctx: CallContext) -> HelmEnv:
     return HelmEnv(env=await (await commands(args, ctx)).env())
 
 
+# Both rewrite charts/ from Chart.yaml or Chart.lock: the same inputs give the same files (idempotent).
 TOOLS: list[AnyTool] = [
     Tool(
         name="helm_dependency_list",
@@ -94,7 +92,7 @@ TOOLS: list[AnyTool] = [
         description="Update charts/ from Chart.yaml (and rewrite Chart.lock).",
         input_model=FetchInput,
         output_model=DependencyFetch,
-        annotations=REBUILDS_CHARTS_DIR,
+        annotations=WRITES_IDEMPOTENT,
         category=Category.REPO,
         handler=helm_dependency_update,
     ),
@@ -103,7 +101,7 @@ TOOLS: list[AnyTool] = [
         description="Rebuild charts/ from Chart.lock.",
         input_model=FetchInput,
         output_model=DependencyFetch,
-        annotations=REBUILDS_CHARTS_DIR,
+        annotations=WRITES_IDEMPOTENT,
         category=Category.REPO,
         handler=helm_dependency_build,
     ),

@@ -20,17 +20,13 @@ from kubehelm_mcp.helm.requests import (
     UninstallRequest,
     UpgradeRequest,
 )
-from kubehelm_mcp.tooling import RELEASES, Annotations, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import DESTRUCTIVE, RELEASES, WRITES, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.inputs import ChangeInput, ReleaseInput, TimeoutInput
 from kubehelm_mcp.toolsets.helm.progress import with_progress
 from kubehelm_mcp.toolsets.helm.releases import ReleaseStatusResult
 from kubehelm_mcp.validators import CliText
 
 T = TypeVar("T")
-
-# They overwrite or delete what a release deployed.
-CHANGES_RELEASE = Annotations(read_only=False, destructive=True)
-RUNS_TEST_PODS = Annotations(read_only=False)
 
 
 class InstallInput(ChangeInput):
@@ -166,6 +162,7 @@ async def helm_test(args: TestInput, ctx: CallContext) -> TestSuite:
     return TestSuite(release_name=args.release_name, tests=run.tests, logs=run.logs)
 
 
+# Install, upgrade, rollback and uninstall overwrite or delete what a release deployed (destructive).
 TOOLS: list[AnyTool] = [
     Tool(
         name="helm_install",
@@ -173,7 +170,7 @@ TOOLS: list[AnyTool] = [
         description="Install a chart as a new release (values, set, wait, atomic/rollback_on_failure, dry_run).",
         input_model=InstallInput,
         output_model=ReleaseChange,
-        annotations=CHANGES_RELEASE,
+        annotations=DESTRUCTIVE,
         category=Category.MUTATE,
         handler=helm_install,
     ),
@@ -183,7 +180,7 @@ TOOLS: list[AnyTool] = [
         description="Upgrade a release to a chart version or new values (install=true to install if missing).",
         input_model=UpgradeInput,
         output_model=ReleaseChange,
-        annotations=CHANGES_RELEASE,
+        annotations=DESTRUCTIVE,
         category=Category.MUTATE,
         handler=helm_upgrade,
     ),
@@ -193,7 +190,7 @@ TOOLS: list[AnyTool] = [
         description="Roll a release back to a previous revision.",
         input_model=RollbackInput,
         output_model=ReleaseChange,
-        annotations=CHANGES_RELEASE,
+        annotations=DESTRUCTIVE,
         category=Category.MUTATE,
         handler=helm_rollback,
     ),
@@ -203,7 +200,7 @@ TOOLS: list[AnyTool] = [
         description="Uninstall a release and delete its resources (keep_history keeps the record).",
         input_model=UninstallInput,
         output_model=Uninstalled,
-        annotations=CHANGES_RELEASE,
+        annotations=DESTRUCTIVE,
         category=Category.MUTATE,
         handler=helm_uninstall,
     ),
@@ -213,7 +210,7 @@ TOOLS: list[AnyTool] = [
         description="Run a release's test hooks and report each test's phase.",
         input_model=TestInput,
         output_model=TestSuite,
-        annotations=RUNS_TEST_PODS,
+        annotations=WRITES,
         category=Category.MUTATE,
         handler=helm_test,
     ),

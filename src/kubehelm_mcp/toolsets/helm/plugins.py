@@ -9,15 +9,21 @@ from pydantic import BaseModel, Field
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import Conflict, InvalidInput, NotFound, ToolError
 from kubehelm_mcp.helm.requests import PluginInstallRequest
-from kubehelm_mcp.tooling import LOCAL_READ_ONLY, Annotations, AnyTool, Category, PagedResult, Tool, ToolResult
+from kubehelm_mcp.tooling import (
+    DESTRUCTIVE,
+    LOCAL_DESTRUCTIVE,
+    LOCAL_READ_ONLY,
+    AnyTool,
+    Category,
+    PagedResult,
+    Tool,
+    ToolResult,
+)
 from kubehelm_mcp.toolsets.helm.common import HelmInput
-from kubehelm_mcp.toolsets.helm.remote import REMOVES_LOCAL, commands, existing_file
+from kubehelm_mcp.toolsets.helm.remote import commands, existing_file
 from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import CliText, CliWord, LocalPath, PluginSource
 
-# Installing or updating a plugin runs its code (hooks, then its commands) as the server's user:
-# destructive, so a default or read-only server refuses it; sources: --allowed-plugin-sources.
-RUNS_PLUGIN_CODE = Annotations(read_only=False, destructive=True)
 PLUGIN_NAME = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Plugin name.")
 
 
@@ -115,13 +121,15 @@ async def helm_plugin_uninstall(args: PluginNameInput, ctx: CallContext) -> Plug
     return PluginChanged(name=args.name, message=f"Uninstalled plugin {args.name}.")
 
 
+# Installing or updating a plugin runs its code (hooks, then its commands) as the server's user:
+# destructive, so a default or read-only server refuses it; sources: --allowed-plugin-sources.
 TOOLS: list[AnyTool] = [
     Tool(
         name="helm_plugin_install",
         description="Install a Helm plugin from a directory, archive (path or URL) or VCS URL.",
         input_model=PluginInstallInput,
         output_model=PluginChanged,
-        annotations=RUNS_PLUGIN_CODE,
+        annotations=DESTRUCTIVE,
         category=Category.REPO,
         handler=helm_plugin_install,
     ),
@@ -139,7 +147,7 @@ TOOLS: list[AnyTool] = [
         description="Update a plugin installed from a VCS repository to its latest version.",
         input_model=PluginNameInput,
         output_model=PluginChanged,
-        annotations=RUNS_PLUGIN_CODE,
+        annotations=DESTRUCTIVE,
         category=Category.REPO,
         handler=helm_plugin_update,
     ),
@@ -148,7 +156,7 @@ TOOLS: list[AnyTool] = [
         description="Uninstall a Helm plugin.",
         input_model=PluginNameInput,
         output_model=PluginChanged,
-        annotations=REMOVES_LOCAL,
+        annotations=LOCAL_DESTRUCTIVE,
         category=Category.REPO,
         handler=helm_plugin_uninstall,
     ),

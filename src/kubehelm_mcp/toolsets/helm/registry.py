@@ -7,7 +7,7 @@ from pydantic import Field
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import NotFound, ToolError
 from kubehelm_mcp.helm.requests import RegistryLoginRequest
-from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import LOCAL_DESTRUCTIVE, WRITES_IDEMPOTENT, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.remote import TlsInput, access_denied, commands
 from kubehelm_mcp.validators import CliText, RegistryHost
@@ -58,7 +58,7 @@ TOOLS: list[AnyTool] = [
         description="Log in to an OCI registry (password goes to helm on stdin; stored in Helm's registry config).",
         input_model=LoginInput,
         output_model=RegistryLogin,
-        annotations=Annotations(read_only=False, idempotent=True),
+        annotations=WRITES_IDEMPOTENT,
         category=Category.REPO,
         handler=helm_registry_login,
     ),
@@ -67,7 +67,7 @@ TOOLS: list[AnyTool] = [
         description="Log out of an OCI registry (removes its stored credentials).",
         input_model=LogoutInput,
         output_model=RegistryLogin,
-        annotations=Annotations(read_only=False, destructive=True, open_world=False),
+        annotations=LOCAL_DESTRUCTIVE,
         category=Category.REPO,
         handler=helm_registry_logout,
     ),

@@ -4,7 +4,6 @@ metadata, all), answered by the configured read engine (storage or CLI)."""
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 from typing import Any
 
 import yaml
@@ -140,63 +139,75 @@ async def helm_get_all(args: DocumentsGetInput, ctx: CallContext) -> ReleaseAll:
     )
 
 
-_read = partial(Tool, annotations=READ_ONLY, category=Category.QUERY)
-
 TOOLS: list[AnyTool] = [
-    _read(
+    Tool(
         name="helm_history",
-        touches=RELEASES,
         description="Show a release's revisions (status, chart, description).",
         input_model=HistoryInput,
         output_model=History,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
         handler=helm_history,
-    ),
-    _read(
-        name="helm_get_values",
         touches=RELEASES,
+    ),
+    Tool(
+        name="helm_get_values",
         description="Get a release's user values (all=true: computed values); credential-like keys redacted.",
         input_model=ValuesGetInput,
         output_model=ReleaseValues,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
         handler=helm_get_values,
-    ),
-    _read(
-        name="helm_get_manifest",
         touches=RELEASES,
+    ),
+    Tool(
+        name="helm_get_manifest",
         description="Get a release's rendered manifest as documents (paged).",
         input_model=DocumentsGetInput,
         output_model=Documents,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
         handler=helm_get_manifest,
-    ),
-    _read(
-        name="helm_get_hooks",
         touches=RELEASES,
+    ),
+    Tool(
+        name="helm_get_hooks",
         description="Get a release's hook manifests as documents.",
         input_model=DocumentsGetInput,
         output_model=Documents,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
         handler=helm_get_hooks,
-    ),
-    _read(
-        name="helm_get_notes",
         touches=RELEASES,
+    ),
+    Tool(
+        name="helm_get_notes",
         description="Get a release's rendered NOTES.txt.",
         input_model=RevisionInput,
         output_model=ReleaseNotes,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
         handler=helm_get_notes,
-    ),
-    _read(
-        name="helm_get_metadata",
         touches=RELEASES,
+    ),
+    Tool(
+        name="helm_get_metadata",
         description="Get a release's metadata: chart, version, app version, status, deploy time, labels.",
         input_model=RevisionInput,
         output_model=MetadataResult,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
         handler=helm_get_metadata,
-    ),
-    _read(
-        name="helm_get_all",
         touches=RELEASES,
+    ),
+    Tool(
+        name="helm_get_all",
         description="Get everything about a release revision: metadata, values, notes, hooks and manifest.",
         input_model=DocumentsGetInput,
         output_model=ReleaseAll,
+        annotations=READ_ONLY,
+        category=Category.QUERY,
         handler=helm_get_all,
+        touches=RELEASES,
     ),
 ]

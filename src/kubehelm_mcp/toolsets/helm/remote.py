@@ -11,14 +11,8 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput, ToolError
 from kubehelm_mcp.helm.engine import HelmCommands
 from kubehelm_mcp.helm.requests import Tls
-from kubehelm_mcp.tooling import Annotations
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.validators import LocalPath
-
-# Local state Helm keeps (repositories.yaml, plugins, registry logins): written, never deleted.
-WRITES_LOCAL = Annotations(read_only=False, idempotent=True, open_world=False)
-WRITES_REMOTE_CACHE = Annotations(read_only=False, idempotent=True)
-REMOVES_LOCAL = Annotations(read_only=False, destructive=True, open_world=False)
 
 
 class TlsInput(HelmInput):

@@ -8,12 +8,19 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import Conflict, InvalidInput, NotFound, ToolError
 from kubehelm_mcp.helm.requests import RepoAddRequest, RepoIndexRequest
 from kubehelm_mcp.kube.manifests import load_bounded
-from kubehelm_mcp.tooling import LOCAL_READ_ONLY, AnyTool, Category, PagedResult, Tool, ToolResult
+from kubehelm_mcp.tooling import (
+    LOCAL_DESTRUCTIVE,
+    LOCAL_READ_ONLY,
+    LOCAL_WRITES_IDEMPOTENT,
+    WRITES_IDEMPOTENT,
+    AnyTool,
+    Category,
+    PagedResult,
+    Tool,
+    ToolResult,
+)
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.remote import (
-    REMOVES_LOCAL,
-    WRITES_LOCAL,
-    WRITES_REMOTE_CACHE,
     TlsInput,
     commands,
     existing_dir,
@@ -161,7 +168,7 @@ TOOLS: list[AnyTool] = [
         description="Add a chart repository (password goes to helm on stdin).",
         input_model=RepoAddInput,
         output_model=RepoAdded,
-        annotations=WRITES_REMOTE_CACHE,
+        annotations=WRITES_IDEMPOTENT,
         category=Category.REPO,
         handler=helm_repo_add,
     ),
@@ -179,7 +186,7 @@ TOOLS: list[AnyTool] = [
         description="Fetch the latest index of the named (default: all) chart repositories.",
         input_model=RepoNamesInput,
         output_model=ReposChanged,
-        annotations=WRITES_REMOTE_CACHE,
+        annotations=WRITES_IDEMPOTENT,
         category=Category.REPO,
         handler=helm_repo_update,
     ),
@@ -188,7 +195,7 @@ TOOLS: list[AnyTool] = [
         description="Remove chart repositories (all names must exist, else nothing is removed).",
         input_model=RepoRemoveInput,
         output_model=ReposChanged,
-        annotations=REMOVES_LOCAL,
+        annotations=LOCAL_DESTRUCTIVE,
         category=Category.REPO,
         handler=helm_repo_remove,
     ),
@@ -197,7 +204,7 @@ TOOLS: list[AnyTool] = [
         description="Write index.yaml for a directory of packaged charts.",
         input_model=RepoIndexInput,
         output_model=RepoIndex,
-        annotations=WRITES_LOCAL,
+        annotations=LOCAL_WRITES_IDEMPOTENT,
         category=Category.REPO,
         handler=helm_repo_index,
     ),

@@ -9,9 +9,8 @@ from pydantic import AliasChoices, Field, ValidationInfo, model_validator
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput, NotFound, ToolError
 from kubehelm_mcp.helm.requests import PullRequest, PushRequest
-from kubehelm_mcp.tooling import Annotations, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import DESTRUCTIVE, WRITES_IDEMPOTENT, AnyTool, Category, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.remote import (
-    WRITES_REMOTE_CACHE,
     TlsInput,
     access_denied,
     commands,
@@ -126,7 +125,7 @@ TOOLS: list[AnyTool] = [
         description="Download a chart from a repository or OCI registry into a local directory.",
         input_model=PullInput,
         output_model=Pulled,
-        annotations=WRITES_REMOTE_CACHE,
+        annotations=WRITES_IDEMPOTENT,
         category=Category.REPO,
         handler=helm_pull,
     ),
@@ -135,7 +134,7 @@ TOOLS: list[AnyTool] = [
         description="Push a packaged chart to an OCI registry (replaces an existing tag of that version).",
         input_model=PushInput,
         output_model=Pushed,
-        annotations=Annotations(read_only=False, destructive=True),
+        annotations=DESTRUCTIVE,
         category=Category.REPO,
         handler=helm_push,
     ),

@@ -16,7 +16,7 @@ from kubehelm_mcp.kube.discovery import ResourceType
 from kubehelm_mcp.kube.manifests import parse_manifest, place
 from kubehelm_mcp.kube.mutations import FIELD_MANAGER, apply_object, create_object
 from kubehelm_mcp.kube.resources import get_object
-from kubehelm_mcp.tooling import OBJECTS, Annotations, AnyTool, Category, Target, Tool, ToolInput
+from kubehelm_mcp.tooling import OBJECTS, WRITES, AnyTool, Category, Target, Tool, ToolInput
 from kubehelm_mcp.toolsets.kubernetes.common import ChangeSet, ObjectChange, comparable
 
 MAX_MANIFEST_CHARS = 4 * 1024 * 1024
@@ -139,7 +139,7 @@ TOOLS: list[AnyTool] = [
         ),
         input_model=ApplyInput,
         output_model=ChangeSet,
-        annotations=Annotations(read_only=False, idempotent=False),
+        annotations=WRITES,
         category=Category.MUTATE,
         handler=apply_manifest,
     ),

@@ -12,7 +12,17 @@ from kubehelm_mcp.errors import InvalidInput, NotFound, UnsupportedMediaType
 from kubehelm_mcp.kube.manifests import load_yaml
 from kubehelm_mcp.kube.mutations import PatchType, Propagation, delete_object, patch_object, scale_object
 from kubehelm_mcp.kube.resources import get_object
-from kubehelm_mcp.tooling import OBJECTS, Annotations, AnyTool, Category, Target, Tool, ToolResult
+from kubehelm_mcp.tooling import (
+    DESTRUCTIVE_IDEMPOTENT,
+    OBJECTS,
+    WRITES,
+    WRITES_IDEMPOTENT,
+    AnyTool,
+    Category,
+    Target,
+    Tool,
+    ToolResult,
+)
 from kubehelm_mcp.toolsets.kubernetes.common import (
     ChangeSet,
     KindInput,
@@ -142,7 +152,7 @@ TOOLS: list[AnyTool] = [
         description="Patch one object of any kind (strategic, merge or json patch); shows the diff; dry_run previews.",
         input_model=PatchInput,
         output_model=ChangeSet,
-        annotations=Annotations(read_only=False),
+        annotations=WRITES,
         category=Category.MUTATE,
         handler=patch_resource,
     ),
@@ -152,7 +162,7 @@ TOOLS: list[AnyTool] = [
         description="Set the replica count of a Deployment, StatefulSet, ReplicaSet or any kind with /scale.",
         input_model=ScaleInput,
         output_model=ChangeResult,
-        annotations=Annotations(read_only=False, idempotent=True),
+        annotations=WRITES_IDEMPOTENT,
         category=Category.MUTATE,
         handler=scale_resource,
     ),
@@ -162,7 +172,7 @@ TOOLS: list[AnyTool] = [
         description="Delete one object of any kind.",
         input_model=DeleteInput,
         output_model=ChangeResult,
-        annotations=Annotations(read_only=False, destructive=True, idempotent=True),
+        annotations=DESTRUCTIVE_IDEMPOTENT,
         category=Category.MUTATE,
         handler=delete_resource,
     ),

@@ -12,7 +12,7 @@ from kubehelm_mcp.kube.clients import KubeCluster
 from kubehelm_mcp.kube.discovery import ResourceType
 from kubehelm_mcp.kube.manifests import parse_manifest, place
 from kubehelm_mcp.kube.mutations import create_object
-from kubehelm_mcp.tooling import OBJECTS, Annotations, AnyTool, Category, Tool
+from kubehelm_mcp.tooling import OBJECTS, WRITES, AnyTool, Category, Tool
 from kubehelm_mcp.toolsets.kubernetes.apply import ManifestInput
 from kubehelm_mcp.toolsets.kubernetes.common import ChangeSet, ObjectChange
 
@@ -100,7 +100,7 @@ TOOLS: list[AnyTool] = [
         ),
         input_model=ManifestInput,
         output_model=ChangeSet,
-        annotations=Annotations(read_only=False),
+        annotations=WRITES,
         category=Category.MUTATE,
         handler=create_resources,
     ),

@@ -12,7 +12,7 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.kube.logs import LogQuery, grep_lines, keep_newest, read_log_lines
 from kubehelm_mcp.kube.pods import pick_container, read_pod, require_running
 from kubehelm_mcp.kube.streams import exec_command
-from kubehelm_mcp.tooling import READ_ONLY, Annotations, AnyTool, Category, Target, Tool, ToolInput, ToolResult, Touches
+from kubehelm_mcp.tooling import DESTRUCTIVE, READ_ONLY, AnyTool, Category, Target, Tool, ToolInput, ToolResult, Touches
 from kubehelm_mcp.validators import LabelName, ObjectName
 
 # Room in the response budget for everything but the log or output itself.
@@ -161,7 +161,7 @@ TOOLS: list[AnyTool] = [
         description="Run a command (argv list, no shell) in a pod's container; returns exit code, stdout, stderr.",
         input_model=ExecInput,
         output_model=ExecResult,
-        annotations=Annotations(read_only=False, destructive=True),
+        annotations=DESTRUCTIVE,
         category=Category.MUTATE,
         handler=exec_pod,
     ),

@@ -12,7 +12,8 @@ from kubehelm_mcp.kube.portforward import ForwardTarget, PortForward
 from kubehelm_mcp.kube.services import service_backend
 from kubehelm_mcp.tooling import (
     LOCAL_READ_ONLY,
-    Annotations,
+    LOCAL_WRITES,
+    WRITES,
     AnyTool,
     Category,
     PagedResult,
@@ -23,9 +24,6 @@ from kubehelm_mcp.tooling import (
     Touches,
 )
 from kubehelm_mcp.validators import ObjectName
-
-STARTS = Annotations(read_only=False, destructive=False, idempotent=False, open_world=True)
-STOPS = Annotations(read_only=False, destructive=False, idempotent=False, open_world=False)
 
 
 class ForwardInput(ToolInput):
@@ -127,7 +125,7 @@ TOOLS: list[AnyTool] = [
         description="Forward a local 127.0.0.1 port to a pod port until stopped; returns the address.",
         input_model=PodForwardInput,
         output_model=ForwardResult,
-        annotations=STARTS,
+        annotations=WRITES,
         category=Category.QUERY,
         handler=forward_pod,
     ),
@@ -137,7 +135,7 @@ TOOLS: list[AnyTool] = [
         description="Forward a local 127.0.0.1 port to a Service port (via one Running pod) until stopped.",
         input_model=ServiceForwardInput,
         output_model=ForwardResult,
-        annotations=STARTS,
+        annotations=WRITES,
         category=Category.QUERY,
         handler=forward_service,
     ),
@@ -155,7 +153,7 @@ TOOLS: list[AnyTool] = [
         description="Stop a port-forward by id.",
         input_model=StopInput,
         output_model=ForwardResult,
-        annotations=STOPS,
+        annotations=LOCAL_WRITES,
         category=Category.QUERY,
         handler=stop_forward,
     ),

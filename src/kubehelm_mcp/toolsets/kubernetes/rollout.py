@@ -12,7 +12,7 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput, NotFound
 from kubehelm_mcp.kube.resources import get_object
 from kubehelm_mcp.kube.rollout import Revision, require_rollouts, restart, revisions, rollout_status, undo
-from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, Annotations, AnyTool, Category, Target, Tool, ToolResult
+from kubehelm_mcp.tooling import DESTRUCTIVE, OBJECTS, READ_ONLY, AnyTool, Category, Target, Tool, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import KindInput, explain_not_found, resolve_kind
 from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import ObjectName
@@ -144,7 +144,7 @@ TOOLS: list[AnyTool] = [
         ),
         input_model=RolloutInput,
         output_model=RolloutResult,
-        annotations=Annotations(read_only=False, destructive=True),
+        annotations=DESTRUCTIVE,
         category=Category.MUTATE,
         handler=rollout,
         destructive_when=lambda args: args.action in ("restart", "undo"),
