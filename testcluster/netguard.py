@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .proctable import process_table, with_descendants
+
 MARKER_ENV = "KUBEHELM_MCP_NETGUARD"
 TABLES = ("tcp", "tcp6", "udp", "udp6")
 # /proc/net/tcp state codes worth naming in a report (the rest print as hex).
@@ -125,19 +127,6 @@ def _process_name(pid: int) -> str:
     return (_read(f"/proc/{pid}/comm") or "?").strip()
 
 
-def _all_pids() -> Iterator[int]:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            yield int(entry)
-
-
-def _parent(pid: int) -> int | None:
-    stat = _read(f"/proc/{pid}/stat")
-    if stat is None:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
 def _socket_inodes(pid: int) -> set[int]:
     inodes: set[int] = set()
     try:
@@ -181,14 +170,9 @@ class NetGuard:
 
     def processes(self) -> list[int]:
         """Live PIDs under watch: marked ones and every descendant of a marked one."""
-        parents = {pid: _parent(pid) for pid in _all_pids()}
-        watched = {pid for pid in parents if pid in self.roots or self._marked(pid)}
-        grew = True
-        while grew:
-            children = {pid for pid, parent in parents.items() if parent in watched and pid not in watched}
-            watched |= children
-            grew = bool(children)
-        return sorted(watched)
+        table = process_table()
+        marked = [pid for pid in table if pid in self.roots or self._marked(pid)]
+        return sorted(with_descendants(table, marked))
 
     def check(self) -> list[Violation]:
         """One pass over every watched process; new violations are recorded and returned."""

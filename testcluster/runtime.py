@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from .proctable import process_table, with_descendants
+
 # Paths hard-coded in kubelet 1.20 / containerd 1.6 that no flag moves.
 HOST_PATHS = (
     "/var/log/pods",
@@ -118,34 +120,15 @@ def mount_namespace(pid: int) -> str | None:
         return None
 
 
-def _process_table() -> dict[int, int]:
-    """pid -> ppid for every live (non-zombie) process."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z":
-                table[int(entry)] = int(fields[1])
-    return table
-
-
 def namespace_processes(namespace: str, spare: Sequence[int] = ()) -> list[int]:
     """Processes in the mount namespace plus all their descendants (containers live in
     mount namespaces of their own, but are children of shims in ours)."""
     if namespace == mount_namespace(os.getpid()):
         # Never sweep the host's own namespace: that would kill every process on it.
         raise RuntimeError("refusing to kill processes of the host mount namespace")
-    table = _process_table()
-    found = {pid for pid in table if pid not in spare and mount_namespace(pid) == namespace}
-    grew = True
-    while grew:
-        children = {pid for pid, parent in table.items() if parent in found} - found
-        grew = bool(children)
-        found |= children - set(spare)
-    return sorted(found)
+    table = process_table()
+    members = [pid for pid in table if mount_namespace(pid) == namespace]
+    return sorted(with_descendants(table, members, skip=spare))
 
 
 def kill_all(pids: Sequence[int], timeout: float = 10.0) -> None:
@@ -155,7 +138,7 @@ def kill_all(pids: Sequence[int], timeout: float = 10.0) -> None:
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        alive = _process_table()
+        alive = process_table()
         if not any(pid in alive for pid in pids):
             return
         time.sleep(0.1)
