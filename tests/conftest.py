@@ -149,7 +149,10 @@ def helm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def server_settings(kubeconfig: Path, helm_binaries: dict[str, Path]) -> Settings:
+    """Results in the `structured` form, so tests read fields, not text (tests/test_result_forms.py
+    covers the default `text` form)."""
     return Settings(
+        result_format="structured",
         kubeconfig=str(kubeconfig),
         helm_v3_binary=str(helm_binaries["v3"]),
         helm_v4_binary=str(helm_binaries["v4"]),
@@ -175,6 +178,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
         KUBEHELM_MCP_KUBECONFIG=settings.kube.kubeconfig or "",
         KUBEHELM_MCP_HELM_V3_BINARY=settings.helm.helm_v3_binary or "",
         KUBEHELM_MCP_HELM_V4_BINARY=settings.helm.helm_v4_binary or "",
+        KUBEHELM_MCP_RESULT_FORMAT=settings.output.result_format,
         **extra,
     )
     return env

@@ -47,6 +47,7 @@ CALLS: dict[str, tuple[dict[str, Any], str | None, str | None]] = {
     "k8s_port_forward_service": ({"name": "absent", "port": 80}, "services", "pods/portforward"),
     "k8s_get_cluster_health": ({}, "nodes", None),
     "k8s_can_i": ({"verb": "get", "resource": "pods"}, None, None),
+    "k8s_diagnose": ({"kind": "deploy", "name": "absent"}, "deployments", None),
     "k8s_top_pods": ({}, "pods", None),
     "k8s_top_nodes": ({}, "nodes", None),
     "helm_list": ({}, None, None),
@@ -64,7 +65,14 @@ CALLS: dict[str, tuple[dict[str, Any], str | None, str | None]] = {
     "helm_uninstall": (RELEASE, None, "Release"),
     "helm_test": (RELEASE, None, "release"),
 }
-POD_TOOLS = ("k8s_get_pod_logs", "k8s_exec_pod", "k8s_port_forward_pod", "k8s_port_forward_service", "k8s_top_pods")
+POD_TOOLS = (
+    "k8s_get_pod_logs",
+    "k8s_exec_pod",
+    "k8s_port_forward_pod",
+    "k8s_port_forward_service",
+    "k8s_top_pods",
+    "k8s_diagnose",
+)
 TOOLS = {tool.name: tool for tool in all_tools()}
 CLUSTER_TOOLS = sorted(name for name, tool in TOOLS.items() if touches_cluster(tool))
 

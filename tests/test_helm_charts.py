@@ -14,6 +14,13 @@ import pytest
 from mcp import Client
 
 from kubehelm_mcp import create_client
+from kubehelm_mcp.helm.binaries import HelmBinary
+from kubehelm_mcp.helm.cli import HelmCli
+from kubehelm_mcp.helm.cli_writes import CliHelmCommands
+from kubehelm_mcp.helm.manifests import split_manifest
+from kubehelm_mcp.helm.requests import ChartSource, TemplateRequest
+from kubehelm_mcp.helm.sdk_charts import SdkHelmCommands
+from kubehelm_mcp.helm.values import ValueSources
 from kubehelm_mcp.settings import Settings
 from tests.support.mcp import call_error, call_ok
 
@@ -218,3 +225,118 @@ async def test_annotations_match_behaviour(local: Client) -> None:
         assert hints.read_only_hint is (name in READ_ONLY_TOOLS), name
         assert bool(hints.destructive_hint) is (name in DESTRUCTIVE_TOOLS), name
         assert len(tools[name].description or "") <= 100, name
+
+
+RICH_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: rich\nversion: 1.2.3\nappVersion: '9'\n",
+    "values.yaml": "replicas: 1\nlabels: {team: a}\nlist: [1, 2]\n",
+    "templates/_helpers.tpl": '{{- define "rich.name" -}}{{ .Release.Name }}-rich{{- end -}}\n',
+    "templates/NOTES.txt": "notes for {{ .Release.Name }}\n",
+    "templates/all.yaml": """---
+apiVersion: v1
+kind: Service
+metadata: {name: {{ include "rich.name" . }}}
+spec: {ports: [{port: 80}]}
+---
+# only a comment
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+  annotations: {helm.sh/hook: post-install, helm.sh/hook-weight: "2"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-cfg
+  namespace: {{ .Release.Namespace }}
+  labels: {{ toYaml .Values.labels | nindent 4 }}
+data: {replicas: {{ .Values.replicas | quote }}, list: {{ .Values.list | toJson | quote }}}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: odd
+  annotations: {helm.sh/hook: not-a-hook}
+""",
+    "templates/hooks.yaml": """apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-pre
+  annotations: {helm.sh/hook: "pre-install,pre-upgrade"}
+spec: {template: {spec: {restartPolicy: Never, containers: [{name: x, image: y}]}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-post
+  annotations: {helm.sh/hook: post-install}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}-test
+  annotations: {helm.sh/hook: test}
+spec: {containers: [{name: t, image: y}]}
+""",
+    "templates/empty.yaml": "{{- if .Values.never }}\nkind: Nothing\n{{- end }}\n",
+    # capabilities and release fields, in a plain document and in a hook (rendered by another SDK call)
+    "templates/caps.yaml": "".join(
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps-{i}\n  annotations: {{{note}}}\ndata:\n"
+        "  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n"
+        '  apps: {{ .Capabilities.APIVersions.Has "apps/v1" | quote }}\n'
+        '  release: {{ printf "%s %d %t" .Release.Service .Release.Revision .Release.IsInstall | quote }}\n'
+        for i, note in enumerate(("a: b", "helm.sh/hook: post-install"))
+    ),
+    "README.md": "# Rich\nA chart with everything.\n",
+    "crds/widget.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+    "metadata:\n  name: widgets.example.com\n",
+    "charts/sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    "charts/sub/values.yaml": "port: 8080\n",
+    "charts/sub/templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: sub}\n"
+    "spec: {ports: [{port: {{ .Values.port }}}]}\n",
+    "charts/sub/templates/hook.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sub-hook\n"
+    "  annotations: {helm.sh/hook: pre-install}\n",
+}
+
+
+async def test_in_process_render_matches_the_helm_cli(helm_binaries: dict[str, Path], tmp_path: Path) -> None:
+    """helm_template and helm_show_* for v4 run through the Helm SDK in-process; for the same chart,
+    values and options they yield the same documents, in the same order (the same text for show),
+    as the helm v4 binary."""
+
+    def read(path: str, what: str) -> bytes:
+        return Path(path).read_bytes()
+
+    root = tmp_path / "rich"
+    for name, content in RICH_CHART.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(content)
+    values_file = tmp_path / "more.yaml"
+    values_file.write_text("labels: {tier: web}\nsub: {port: 9090}\nlist: [3]\n")
+    created = tmp_path / "created"
+    cli = HelmCli(HelmBinary(str(helm_binaries["v4"]), "v4"))
+    engines = (CliHelmCommands(cli, "v4", read), SdkHelmCommands(cli, "v4", read))
+    await engines[0].create(str(created), None)
+    values = ValueSources(values={"replicas": 3, "labels": {"team": "b"}}, values_files=[str(values_file)])
+    cases: list[tuple[str, dict[str, Any]]] = [
+        (str(root), {}),
+        (str(root), {"values": values, "namespace": "apps"}),
+        (str(root), {"no_hooks": True, "namespace": "apps"}),
+        (str(root), {"skip_tests": True, "namespace": "apps"}),
+        (str(created), {"namespace": "apps"}),
+    ]
+    for chart, options in cases:
+        request = TemplateRequest("demo", ChartSource(chart), **options)
+        by_cli, in_process = [split_manifest(await engine.template(request)) for engine in engines]
+        assert in_process == by_cli, (chart, options)
+        assert by_cli, (chart, options)
+    for what in ("all", "chart", "values", "readme", "crds"):
+        by_cli_text, in_process_text = [await engine.show(what, ChartSource(str(root))) for engine in engines]
+        assert in_process_text == by_cli_text and by_cli_text, what
+    full = split_manifest(await engines[1].template(TemplateRequest("demo", ChartSource(str(root)))))
+    kinds = [d["object"]["kind"] for d in full]
+    # plain documents first (sorted by kind), then the hooks sorted by kind, an unknown kind last
+    assert kinds[-6:] == ["ServiceAccount", "ConfigMap", "ConfigMap", "Pod", "Job", "Widget"], kinds
+    assert "Secret" not in kinds  # an unknown hook type: helm drops the document

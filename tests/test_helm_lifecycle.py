@@ -224,3 +224,82 @@ async def test_upgrade_install_creates_the_release(
     values = run_json(helm_binaries["v3"], "get", "values", "upinst", "-n", NAMESPACE, kubeconfig=kubeconfig)
     assert values == {"replicas": 0}
     await call_ok(admin, "helm_uninstall", release)
+
+
+FLAGGED_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: flagged\nversion: 1.0.0\n",
+    "values.yaml": "replicaCount: 1\n",
+    "values.schema.json": '{"type": "object", "properties": {"replicaCount": {"type": "integer"}}}',
+    "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cfg\n"
+    "data:\n  replicas: {{ .Values.replicaCount | quote }}\n",
+    "templates/hook.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-hook\n"
+    "  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\ndata: {ran: 'yes'}\n",
+    "templates/job.yaml": f"""apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{{{ .Release.Name }}}}-work-{{{{ .Release.Revision }}}}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: work
+        image: {IMAGE}
+        imagePullPolicy: Never
+        command: [sh, -c, "sleep 4"]
+""",
+}
+
+
+@pytest.mark.parametrize("major", ["v3", "v4"])
+async def test_install_and_upgrade_flags_take_effect(
+    major: str, admin: Client, kubectl: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """no_hooks, wait_for_jobs and skip_schema_validation (and labels, force_replace, cascade) reach
+    helm, spelled for each major, and do what they say on the cluster."""
+    root = tmp_path_factory.mktemp("flagged") / "flagged"
+    for name, content in FLAGGED_CHART.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(content)
+    name = f"flags-{major}"
+    release = {"release_name": name, "namespace": NAMESPACE, "helm_version": major}
+    change = {**release, "chart": str(root), "set": ["replicaCount=many"], "timeout": "90s"}
+
+    refused = await call_error(admin, "helm_install", {**change, "create_namespace": True})
+    assert "- " in refused and "replicaCount" in refused  # the schema line names what to fix
+
+    flags = {"no_hooks": True, "wait_for_jobs": True, "skip_schema_validation": True}
+    installed = await call_ok(
+        admin, "helm_install", {**change, **flags, "create_namespace": True, "labels": {"team": "blue"}}
+    )
+    assert installed["status"] == "deployed"
+    # wait_for_jobs: the Job had finished when the install returned
+    done = kubectl("get", "job", f"{name}-work-1", "-n", NAMESPACE, "-o", "jsonpath={.status.succeeded}")
+    assert done == "1"
+    # no_hooks: the pre-install hook never ran; skip_schema_validation: the string value went through
+    hooks = kubectl("get", "configmap", "-n", NAMESPACE, "-l", "", "-o", "name")
+    assert f"configmap/{name}-hook" not in str(hooks)
+    data = kubectl("get", "configmap", f"{name}-cfg", "-n", NAMESPACE, "-o", "jsonpath={.data.replicas}")
+    assert data == "many"
+    listed = await call_ok(admin, "helm_list", {"namespace": NAMESPACE, "selector": "team=blue"})
+    assert [r["name"] for r in listed["items"]] == [name]
+
+    replace = {"force_replace": True, "max_history": 5}
+    if major == "v4":  # v4 refuses to replace objects under server-side apply
+        replace["server_side_apply"] = False
+    upgraded = await call_ok(admin, "helm_upgrade", {**change, **flags, **replace})
+    assert upgraded["revision"] == 2
+    done = kubectl("get", "job", f"{name}-work-2", "-n", NAMESPACE, "-o", "jsonpath={.status.succeeded}")
+    assert done == "1"
+    assert f"configmap/{name}-hook" not in str(kubectl("get", "configmap", "-n", NAMESPACE, "-o", "name"))
+
+    if major == "v3":
+        refused = await call_error(admin, "helm_rollback", {**release, "server_side_apply": True})
+        assert "only in Helm v4" in refused
+    await call_ok(admin, "helm_rollback", {**release, "revision": 1, "no_hooks": True, "wait_for_jobs": True})
+    gone = await call_ok(admin, "helm_uninstall", {**release, "cascade": "foreground", "wait": True})
+    assert gone["kept_history"] is False
+    again = await call_ok(admin, "helm_uninstall", {**release, "ignore_not_found": True})
+    assert again["release_name"] == name

@@ -366,6 +366,7 @@ async def test_passthrough_sends_the_callers_own_token(
 ) -> None:
     plane, issuer, ca = trusting_plane
     settings = Settings(
+        result_format="structured",
         kubeconfig=str(plane.kubeconfig),  # an admin client certificate: it must not ride along
         helm_v3_binary=str(helm_binaries["v3"]),
         helm_v4_binary=str(helm_binaries["v4"]),

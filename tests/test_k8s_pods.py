@@ -140,7 +140,15 @@ async def test_logs_over_budget_keep_newest(server_settings: Settings, pods: str
     assert not result.is_error and structured is not None
     assert len(text.encode()) + len(json.dumps(structured, separators=(",", ":")).encode()) <= budget
     assert structured["dropped_lines"] == 500 - structured["lines"] and structured["lines"] > 10
-    assert text.endswith("line 500\nERROR boom") and "older line(s) dropped" in text
+    assert "line 500\nERROR boom\ncontinue_token: " in text and "older line(s) not shown" in text
+    pages = [structured["log"]]
+    async with create_client(settings=server_settings.replace(max_response_bytes=budget)) as small:
+        while structured.get("continue_token"):
+            token = structured["continue_token"]
+            back = {"name": "talker", "namespace": pods, "tail_lines": 500, "continue_token": token}
+            structured = await call_ok(small, "k8s_get_pod_logs", back)
+            pages.insert(0, structured["log"])
+    assert "\n".join(pages).splitlines()[-500:] == [f"line {i}" for i in range(2, 501)] + ["ERROR boom"]
 
 
 async def test_logs_previous_instance(client: Client, pods: str) -> None:

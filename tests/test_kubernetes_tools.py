@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import yaml
 from mcp import Client
@@ -186,7 +187,16 @@ async def test_response_budget_cuts_at_item_boundary_and_resumes(
 async def test_crd_installed_after_start_is_found(client: Client, kubectl: Any) -> None:
     await call_ok(client, "k8s_get_api_resources")  # warm the discovery cache first
     kubectl("apply", "-f", "-", stdin=CRD)
-    kubectl("wait", "--for=condition=Established", "crd/widgets.khm.example.com", "--timeout=60s")
+    for _ in range(50):  # kubectl 1.20's wait fails outright while the new CRD has no conditions yet
+        try:
+            kubectl("wait", "--for=condition=Established", "crd/widgets.khm.example.com", "--timeout=60s")
+            break
+        except AssertionError as error:
+            if ".status.conditions accessor error" not in str(error):
+                raise
+            await anyio.sleep(0.2)
+    else:
+        raise AssertionError("crd/widgets.khm.example.com never got its conditions")
     kubectl(
         "apply",
         "-f",

@@ -291,6 +291,8 @@ def steps(w: World) -> list[Call]:
         Call("k8s_list_resources", {"kind": "secrets", **ns, "output": "json"}),
         Call("k8s_describe_resource", {"kind": "secrets", "name": "leak-secret", **ns}),
         Call("k8s_describe_resource", {"kind": "deployment", "name": "leak-web", **ns}),
+        Call("k8s_diagnose", {"kind": "deployment", "name": "leak-web", **ns}),
+        Call("k8s_diagnose", {"kind": "namespace", "name": NS, **ns}),
         Call("k8s_list_events", ns),
         Call("k8s_get_api_resources", {}),
         Call("k8s_apply_resource", {"manifest": secret_manifest("applied", SEEDS["applied secret"]), **ns}),
@@ -343,6 +345,7 @@ def steps(w: World) -> list[Call]:
         Call("helm_install", {**rel, "chart": chart, "values": values}),
         Call("helm_list", ns),
         Call("helm_status", rel),
+        Call("k8s_diagnose", {"kind": "release", "name": RELEASE, **ns}),
         Call(
             "helm_upgrade",
             {**rel, "chart": chart, "reuse_values": True, "set": [f"auth.token={SEEDS['helm --set token']}"]},

@@ -167,6 +167,7 @@ async def test_pull_unpacks_where_it_was_checked(
     workdir.mkdir(parents=True)
     monkeypatch.chdir(workdir)  # the server's cwd is deep inside the allowed tree
     settings = Settings(
+        result_format="structured",
         helm_v3_binary=str(helm_binaries["v3"]),
         helm_v4_binary=str(helm_binaries["v4"]),
         allowed_paths=(str(allowed),),

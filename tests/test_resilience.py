@@ -53,6 +53,7 @@ def plane(test_binaries: Binaries) -> Iterator[ControlPlane]:
 @pytest.fixture
 def settings(plane: ControlPlane, helm_binaries: dict[str, Path]) -> Settings:
     return Settings(
+        result_format="structured",
         kubeconfig=str(plane.kubeconfig),
         helm_v3_binary=str(helm_binaries["v3"]),
         helm_v4_binary=str(helm_binaries["v4"]),

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from testcluster import paths
-from tests.support.mcp import call_ok
+from tests.support.mcp import call_text
 
 pytestmark = pytest.mark.anyio
 
@@ -29,10 +29,9 @@ async def test_serve_script_without_kubeconfig_starts_a_local_cluster(tmp_path: 
     env.update(HOME=str(tmp_path), KUBEHELM_MCP_TESTCLUSTER_CACHE=str(paths.cache_root()))
     params = StdioServerParameters(command=str(REPO / "scripts" / "serve"), args=[], env=env, cwd=str(REPO))
     async with Client(params, read_timeout_seconds=600) as client:
-        current = await call_ok(client, "k8s_get_current_context")
-        assert current["name"] == "kubehelm-test"
-        nodes = await call_ok(client, "k8s_list_resources", {"kind": "nodes"})
-        assert [(n["name"], n["status"]) for n in nodes["items"]] == [("localhost", "Ready")]
-        version = await call_ok(client, "helm_version")
-        assert version["version"].startswith("v4.")
+        # the default result form: the text a model reads
+        assert "kubehelm-test" in await call_text(client, "k8s_get_current_context")
+        nodes = (await call_text(client, "k8s_list_resources", {"kind": "nodes"})).splitlines()
+        assert len(nodes) == 2 and nodes[1].split()[:2] == ["localhost", "Ready"], nodes
+        assert "v4." in await call_text(client, "helm_version")
     assert _cluster_processes() <= before  # the cluster it started is gone

@@ -3,7 +3,10 @@
 The map, top to bottom (arrows point down only; tests/unit/test_layers.py guards them, and
 docs/architecture.md explains them):
 
-    cli.py, __main__.py    the command line: `kubehelm-mcp serve | version`
+    cli.py, __main__.py    the command line: `kubehelm-mcp serve | gateway | version`
+    faststart.py           a stdio handshake answered from an earlier start's record, before the SDK loads
+    gateway/               `kubehelm-mcp gateway`: many MCP servers behind one HTTP endpoint; uses web/,
+                           never server.py, toolsets/, kube/ or helm/
     api.py                 the Python API: create_server, create_client, server_parts
     web/                   the HTTP app (Streamable HTTP, SSE, health, readiness, metrics, auth,
                            origins, limits, drain, TLS); builds on server.py, never the reverse
@@ -19,13 +22,26 @@ docs/architecture.md explains them):
     settings.py            one typed settings object: flags > KUBEHELM_MCP_* env > defaults
     docs.py                generates docs/tools.md and docs/settings.md from the code
     shared leaves          caller, context, errors, validators, schemas, paging, metrics, audit,
-                           localfiles, concurrency, expiring, elicitation, log*, hardening
+                           localfiles, concurrency, expiring, elicitation, log*, hardening, yamltext
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from kubehelm_mcp.api import create_client, create_server
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kubehelm_mcp.api import create_client, create_server
 
 __all__ = ["__version__", "create_client", "create_server"]
+
+
+def __getattr__(name: str) -> Any:
+    """The Python API loads on first use: `kubehelm-mcp serve` answers a stdio client's handshake
+    before it (faststart.py)."""
+    if name in ("create_client", "create_server"):
+        from kubehelm_mcp import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'kubehelm_mcp' has no attribute {name!r}")

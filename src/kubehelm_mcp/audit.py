@@ -123,6 +123,13 @@ class AuditLog:
             **_scope_fields(scope),
         )
 
+    def relayed_call(self, caller: Caller, server: str, tool: str, outcome: str, duration: float) -> None:
+        """A tool call the gateway relayed to one of its MCP servers."""
+        if self.enabled:
+            self._write(
+                "call", caller, outcome, server=_clip(server), tool=_clip(tool), duration_ms=round(duration * 1000, 1)
+            )
+
     def _cluster_and_namespace(self, arguments: Mapping[str, Any], session_context: str | None) -> tuple[Any, Any]:
         s = self._settings
         namespace = arguments.get("namespace") or s.kube.namespace

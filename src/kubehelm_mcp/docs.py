@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from pydantic import BaseModel
 
 from kubehelm_mcp import settings as settings_module
 from kubehelm_mcp.schemas import input_schema
-from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, KubeconfigCredential
+from kubehelm_mcp.server import INSTRUCTIONS
+from kubehelm_mcp.tooling import FLAGS_INPUT, AnyTool, ClusterCredentials, KubeconfigCredential
 from kubehelm_mcp.toolsets import all_tools
 
 COMMAND = ".venv/bin/python -m kubehelm_mcp.docs"
@@ -58,7 +60,13 @@ def _schema_type(prop: dict[str, Any]) -> str:
     return "any"
 
 
-def _inputs_table(schema: dict[str, Any]) -> list[str]:
+def _flag_legend(model: type[BaseModel], names: list[str]) -> str:
+    """Each switch a `flags` input turns on, with its own description (tools/list names them only)."""
+    fields = model.model_fields
+    return "; ".join(f"`{n}`" + (f": {fields[n].description}" if fields[n].description else "") for n in names)
+
+
+def _inputs_table(schema: dict[str, Any], model: type[BaseModel]) -> list[str]:
     properties: dict[str, Any] = schema.get("properties") or {}
     if not properties:
         return ["No inputs."]
@@ -68,6 +76,11 @@ def _inputs_table(schema: dict[str, Any]) -> list[str]:
         extra = []
         if "default" in prop:
             extra.append(f"Default: `{json.dumps(prop['default'])}`.")
+        if name == FLAGS_INPUT:
+            extra.append(
+                "Switches to turn on (each also accepted as its own boolean): "
+                + _flag_legend(model, prop["items"]["enum"])
+            )
         description = " ".join([prop.get("description", ""), *extra]).strip()
         rows.append(f"| `{name}` | {_schema_type(prop)} | {'yes' if name in required else ''} | {_cell(description)} |")
     return rows
@@ -106,6 +119,11 @@ def tools_markdown(tools: list[AnyTool] | None = None) -> str:
         "`--read-only`, `--allow-destructive`, allow and deny lists): see [settings.md](settings.md)",
         "and [security.md](security.md).",
         "",
+        "The inputs most tools share are described once, in the instructions the server gives every",
+        "client at the handshake, rather than on each tool:",
+        "",
+        f"> {INSTRUCTIONS}",
+        "",
         "Every tool also accepts these inputs when the setting in the third column is on:",
         "",
         "| input | type | setting | description |",
@@ -131,7 +149,7 @@ def tools_markdown(tools: list[AnyTool] | None = None) -> str:
                 "",
                 f"Annotations: {_annotations(tool)}. Category: `{tool.category}`.",
                 "",
-                *_inputs_table(input_schema(tool.input_model)),
+                *_inputs_table(input_schema(tool.input_model, tool.hidden_inputs), tool.input_model),
                 "",
             ]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from kubehelm_mcp.tooling import FLAGS_INPUT, MIN_GROUPED_SWITCHES, switches
+
 _DROP = {"title"}
 
 
@@ -43,8 +45,49 @@ def _drop_class_docs(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def input_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return _drop_class_docs(compact(model.model_json_schema()))
+# Checked by the server on every call, with a clear error; the model needs none of it to call well.
+_VALIDATION_ONLY = {"minLength", "maxLength", "minItems", "maxItems", "pattern", "minimum", "maximum"}
+
+
+def _says_nothing(key: str, value: Any, node: dict[str, Any]) -> bool:
+    """Validation-only keywords, `type` beside an `enum` that already says it, and a default of
+    off or nothing (what leaving an optional argument out means anyway)."""
+    if key in _VALIDATION_ONLY or (key == "type" and "enum" in node):
+        return True
+    return key == "default" and (value is False or value is None or value == [] or value == {})
+
+
+def _model_facing(node: Any) -> Any:
+    """A schema as the model needs it to call the tool well (_says_nothing left out)."""
+    if isinstance(node, list):
+        return [_model_facing(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _model_facing(schema) for name, schema in value.items()}
+        elif _says_nothing(key, value, node):
+            continue
+        else:
+            out[key] = _model_facing(value)
+    return out
+
+
+def input_schema(model: type[BaseModel], hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """What tools/list shows of a tool's input, less the `hidden` properties. Unknown arguments are
+    still refused (ToolInput), without `additionalProperties: false` on every tool."""
+    schema: dict[str, Any] = _model_facing(_drop_class_docs(compact(model.model_json_schema())))
+    schema.pop("additionalProperties", None)
+    properties = schema.get("properties", {})
+    for name in hidden:
+        properties.pop(name, None)
+    grouped = [name for name in switches(model) if name in properties]
+    if len(grouped) >= MIN_GROUPED_SWITCHES:
+        for name in grouped:
+            properties.pop(name)
+        properties[FLAGS_INPUT] = {"items": {"enum": grouped}, "type": "array"}  # named like helm's own flags
+    return schema
 
 
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:

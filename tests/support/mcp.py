@@ -27,6 +27,14 @@ async def call_ok(client: Client, name: str, arguments: dict[str, Any] | None = 
     return structured
 
 
+async def call_text(client: Client, name: str, arguments: dict[str, Any] | None = None) -> str:
+    """The answer of a call to a server in the default `text` result form: text only, once."""
+    result = await client.call_tool(name, arguments or {})
+    assert not result.is_error, f"{name} failed: {text_of(result)}"
+    assert result.structured_content is None, f"{name} sent structured content in the text form"
+    return text_of(result)
+
+
 async def call_error(client: Client, name: str, arguments: dict[str, Any] | None = None) -> str:
     """The error sentence of a call that must fail cleanly: no traceback, one short message."""
     result = await client.call_tool(name, arguments or {})

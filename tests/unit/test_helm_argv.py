@@ -45,7 +45,7 @@ def test_install_spells_each_major() -> None:
         description="first",
         dry_run="server",
     )
-    common = ["--version", "^1.2", "--plain-http", "--timeout", "90s", "--create-namespace", "--wait"]
+    common = ["--version", "^1.2", "--plain-http", "--timeout", "90s", "--wait", "--create-namespace"]
     tail = ["--description", "first", "--dry-run=server", *VALUES]
     assert argv.install_argv("v3", request, VALUES) == ["install", "web", "repo/web", *common, "--atomic", *tail]
     v4 = ["install", "web", "repo/web", *common, "--rollback-on-failure", *tail]
@@ -69,6 +69,32 @@ def test_v4_only_change_options() -> None:
     ]
 
 
+def test_one_input_per_flag_spelled_for_each_major() -> None:
+    request = InstallRequest(
+        "web",
+        ChartSource("./c"),
+        wait_for_jobs=True,
+        no_hooks=True,
+        force_replace=True,
+        skip_schema_validation=True,
+        labels=(("team", "a"), ("tier", "b")),
+    )
+    common = ["--wait", "--wait-for-jobs", "--no-hooks"]
+    tail = ["--skip-schema-validation", "--labels", "team=a,tier=b"]
+    assert argv.install_argv("v3", request, []) == ["install", "web", "./c", *common, "--force", *tail]
+    assert argv.install_argv("v4", request, []) == ["install", "web", "./c", *common, "--force-replace", *tail]
+    rollback = RollbackRequest("web", force_replace=True, cleanup_on_fail=True, max_history=3)
+    expected = ["rollback", "web", "--force", "--cleanup-on-fail", "--history-max", "3"]
+    assert argv.rollback_argv("v3", rollback) == expected
+    with pytest.raises(InvalidInput, match=r"server_side_apply .* only in Helm v4"):
+        argv.rollback_argv("v3", RollbackRequest("web", server_side_apply=True))
+    gone = UninstallRequest("web", no_hooks=True, cascade="foreground", ignore_not_found=True)
+    expected = ["uninstall", "web", "--no-hooks", "--cascade", "foreground", "--ignore-not-found"]
+    assert argv.uninstall_argv(gone) == expected
+    upgrade = UpgradeRequest("web", ChartSource("./c"), reset_then_reuse_values=True, cleanup_on_fail=True)
+    assert argv.upgrade_argv("v4", upgrade, [])[:3] == ["upgrade", "--reset-then-reuse-values", "--cleanup-on-fail"]
+
+
 def test_upgrade_puts_its_own_flags_before_the_release() -> None:
     request = UpgradeRequest("web", ChartSource("./c"), install=True, reuse_values=True, wait=True)
     assert argv.upgrade_argv("v4", request, VALUES) == [
@@ -85,14 +111,14 @@ def test_upgrade_puts_its_own_flags_before_the_release() -> None:
 
 
 def test_rollback_uninstall_and_test() -> None:
-    assert argv.rollback_argv(RollbackRequest("web")) == ["rollback", "web"]
-    assert argv.rollback_argv(RollbackRequest("web", 2, wait=True, timeout="1m")) == [
+    assert argv.rollback_argv("v3", RollbackRequest("web")) == ["rollback", "web"]
+    assert argv.rollback_argv("v3", RollbackRequest("web", 2, wait=True, timeout="1m")) == [
         "rollback",
         "web",
         "2",
-        "--wait",
         "--timeout",
         "1m",
+        "--wait",
     ]
     assert argv.uninstall_argv(UninstallRequest("web")) == ["uninstall", "web"]
     assert argv.uninstall_argv(UninstallRequest("web", keep_history=True, wait=True, description="bye")) == [

@@ -9,7 +9,7 @@ import pytest
 from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.kube.events import EventQuery, event_row
 from kubehelm_mcp.kube.manifests import load_yaml, parse_manifest
-from kubehelm_mcp.pipeline.shaping import shape
+from kubehelm_mcp.pipeline.shaping import Form, shape
 from kubehelm_mcp.toolsets.kubernetes.common import ChangeSet, ObjectChange, object_diff
 
 
@@ -74,13 +74,13 @@ def test_change_set_diff_is_rendered_from_sanitised_objects() -> None:
         items=[ObjectChange(kind="Secret", api_version="v1", name="s", namespace="ns", action="configured")],
         states=[{"index": 0, "before": {**secret, "data": {"k": "b2xk"}}, "after": {**secret, "data": {"k": "bmV3"}}}],
     )
-    shaped = shape(result, budget=65536, reveal_secrets=False)
+    shaped = shape(result, Form(budget=65536, structured=True))
     assert "b2xk" not in shaped.text and "bmV3" not in shaped.text and "managedFields" not in shaped.text
-    assert "states" not in shaped.structured
+    assert shaped.structured is not None and "states" not in shaped.structured
     assert shaped.structured["diff"] == "Secret ns/s (no diff shown: only redacted Secret values differ)"
     assert shaped.text.splitlines()[0] == "Secret ns/s configured"
 
-    revealed = shape(result, budget=65536, reveal_secrets=True)
+    revealed = shape(result, Form(budget=65536, structured=True, reveal_secrets=True))
     assert "-  k: b2xk" in revealed.text and "+  k: bmV3" in revealed.text
 
 

@@ -17,6 +17,16 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("kubehelm_mcp.helm", ("mcp", "mcp_types", "kubehelm_mcp.pipeline", "kubehelm_mcp.web", "kubehelm_mcp.toolsets")),
     ("kubehelm_mcp.pipeline", ("kubehelm_mcp.web", "kubehelm_mcp.server", "kubehelm_mcp.cli")),
     ("kubehelm_mcp.server", ("kubehelm_mcp.web", "kubehelm_mcp.cli")),  # web/ builds on server.py, not back
+    # the gateway relays to other MCP servers: it reuses web/ and telemetry, never the tool server
+    (
+        "kubehelm_mcp.gateway",
+        (
+            "kubehelm_mcp.server",
+            "kubehelm_mcp.toolsets",
+            "kubehelm_mcp.kube",
+            "kubehelm_mcp.helm",
+        ),
+    ),
     ("kubehelm_mcp", ("bench", "testcluster", "tests")),
 ]
 

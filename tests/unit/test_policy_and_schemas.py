@@ -84,7 +84,7 @@ def test_tool_schemas_carry_no_class_docstrings() -> None:
         for schema in (input_schema(tool.input_model), output_schema(tool.output_model)):
             assert "description" not in schema, tool.name
             assert all("description" not in d for d in schema.get("$defs", {}).values()), tool.name
-        assert input_schema(tool.input_model)["additionalProperties"] is False, tool.name
+        assert "additionalProperties" not in input_schema(tool.input_model), tool.name  # refused all the same
 
 
 def test_go_and_rfc3339_times_normalise_alike() -> None:

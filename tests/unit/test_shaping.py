@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.paging import Cursor, decode_cursor, encode_cursor
 from kubehelm_mcp.pipeline.sanitize import LAST_APPLIED, sanitize
 from kubehelm_mcp.pipeline.scrub import scrub
-from kubehelm_mcp.pipeline.shaping import shape
+from kubehelm_mcp.pipeline.shaping import Form, Shaped, shape
 from kubehelm_mcp.tooling import PagedResult, ToolResult
 
 
@@ -17,6 +21,11 @@ class Items(PagedResult):
 class Blob(ToolResult):
     name: str
     body: str | None = None
+
+
+class Text(Blob):
+    def to_text(self) -> str:
+        return self.body or ""
 
 
 def test_sanitize_strips_noise_and_redacts_secrets_anywhere() -> None:
@@ -64,25 +73,104 @@ def test_cursor_round_trip_and_garbage() -> None:
             raise AssertionError(f"{bad!r} decoded")
 
 
-def test_budget_cuts_lists_at_an_item_boundary() -> None:
+def wire_bytes(shaped: Shaped) -> int:
+    """What the client receives, as the SDK serialises it (compact JSON, UTF-8), in its envelope."""
+    result: dict[str, Any] = {"content": [{"type": "text", "text": shaped.text}], "isError": False}
+    if shaped.structured is not None:
+        result["structuredContent"] = shaped.structured
+    message = {"jsonrpc": "2.0", "id": 2**31, "result": result}
+    return len(f"event: message\ndata: {json.dumps(message, ensure_ascii=False, separators=(',', ':'))}\n\n".encode())
+
+
+def read_all(result_of: Callable[[Cursor], ToolResult], form: Form) -> list[Shaped]:
+    """Every response of an answer, following continue tokens as a client would."""
+    responses, cursor = [], Cursor()
+    while True:
+        shaped = shape(result_of(cursor), form, cursor)
+        assert wire_bytes(shaped) <= form.budget
+        responses.append(shaped)
+        token = shaped.structured.get("continue_token") if shaped.structured else _token_in(shaped.text)
+        if not token:
+            return responses
+        cursor = decode_cursor(token)
+        assert len(responses) < 500
+
+
+def _token_in(text: str) -> str | None:
+    line = next((line for line in text.splitlines() if line.startswith("continue_token: ")), None)
+    return line.removeprefix("continue_token: ") if line else None
+
+
+def page_from(items: list[dict[str, Any]]) -> Callable[[Cursor], ToolResult]:
+    return lambda cursor: Items(items=items[cursor.skip :], page_skip=cursor.skip)
+
+
+@pytest.mark.parametrize("structured", [False, True])
+def test_budget_cuts_lists_at_an_item_boundary(structured: bool) -> None:
     result = Items(items=[{"n": i, "pad": "x" * 100} for i in range(100)], page_token="tok", page_skip=3)
-    shaped = shape(result, budget=3000, reveal_secrets=False)
-    size = len(shaped.text.encode()) + len(json.dumps(shaped.structured, separators=(",", ":")))
-    assert size <= 3000
-    kept = shaped.structured["items"]
-    assert kept == [{"n": i, "pad": "x" * 100} for i in range(len(kept))]
+    shaped = shape(result, Form(budget=3000, structured=structured))
+    assert wire_bytes(shaped) <= 3000
+    if structured:
+        assert shaped.structured is not None
+        kept = shaped.structured["items"]
+        assert kept == [{"n": i, "pad": "x" * 100} for i in range(len(kept))]
+        token = shaped.structured["continue_token"]
+    else:
+        assert shaped.structured is None
+        kept = [line for line in shaped.text.splitlines() if line.startswith("- n: ")]
+        token = _token_in(shaped.text)
     assert 0 < len(kept) < 100
-    assert decode_cursor(shaped.structured["continue_token"]) == Cursor("tok", 3 + len(kept))
-    assert f"{100 - len(kept)} more item(s)" in shaped.structured["truncated_note"]
+    assert token is not None and decode_cursor(token) == Cursor("tok", 3 + len(kept))
+    assert f"{100 - len(kept)} more item(s)" in shaped.text
 
 
-def test_budget_drops_large_fields_of_single_results() -> None:
-    shaped = shape(Blob(name="big", body="line\n" * 5000), budget=2000, reveal_secrets=False)
-    assert len(shaped.text.encode()) + len(json.dumps(shaped.structured)) <= 2200
-    assert shaped.structured["name"] == "big" and "body" not in shaped.structured
-    assert "response budget" in shaped.structured["truncated_note"]
+@pytest.mark.parametrize("structured", [False, True])
+def test_an_item_larger_than_a_response_comes_in_parts_that_add_up(structured: bool) -> None:
+    items = [{"n": 0, "small": "a"}, {"n": 1, "dashboard": "\n".join(f'"line {i}": "\u00e9\\"' for i in range(3000))}]
+    items.append({"n": 2, "small": "b"})
+    form = Form(budget=4096, structured=structured)
+    responses = read_all(page_from(items), form)
+    parts = [r for r in responses if "Bytes " in r.text]
+    assert len(parts) > 3  # the big item really was split
+    whole = Items(items=[items[1]]).to_text()
+    assert "".join(_part_text(r, structured) for r in parts) == whole
+    assert "small: a" in responses[0].text and "small: b" in responses[-1].text
+
+
+def _part_text(shaped: Shaped, structured: bool) -> str:
+    if structured:
+        assert shaped.structured is not None and not shaped.structured.get("items")
+        return str(shaped.structured["part"]["text"])
+    return shaped.text.rsplit("\nBytes ", 1)[0]
+
+
+@pytest.mark.parametrize("structured", [False, True])
+def test_a_single_answer_over_the_budget_is_resumable(structured: bool) -> None:
+    body = "".join(f"key{i}: {'v' * (i % 90)}\n" for i in range(4000))
+    form = Form(budget=8192, structured=structured)
+    responses = read_all(lambda cursor: Text(name="big", body=body), form)
+    assert len(responses) > 10
+    for shaped in responses:
+        if structured:
+            assert shaped.structured is not None
+            assert shaped.structured["name"] == "big" and "body" not in shaped.structured
+    texts = [_part_text(r, structured) for r in responses]
+    assert "".join(texts) == body
+    assert all(t.endswith("\n") for t in texts[:-1])  # parts end at line ends
+
+
+def test_a_cut_answer_of_a_tool_without_continue_token_says_to_narrow() -> None:
+    shaped = shape(Blob(name="big", body="line\n" * 5000), Form(budget=2000, resumable=False))
+    assert wire_bytes(shaped) <= 2000
+    assert "narrow the query" in shaped.text and "continue_token" not in shaped.text
+
+
+def test_a_stale_offset_is_refused_clearly() -> None:
+    with pytest.raises(InvalidInput, match="continue_token"):
+        shape(Blob(name="small", body="hi"), Form(budget=2000), Cursor(None, 0, 10_000))
 
 
 def test_small_results_pass_unchanged() -> None:
-    shaped = shape(Blob(name="small", body="hi"), budget=10_000, reveal_secrets=False)
+    shaped = shape(Blob(name="small", body="hi"), Form(budget=10_000, structured=True))
     assert shaped.structured == {"name": "small", "body": "hi"}
+    assert shape(Blob(name="small", body="hi"), Form(budget=10_000)).structured is None

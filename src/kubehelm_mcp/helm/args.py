@@ -52,6 +52,11 @@ def rollback_on_failure_flag(major: HelmMajor) -> str:
     return "--atomic" if major == "v3" else "--rollback-on-failure"
 
 
+def force_replace_flag(major: HelmMajor) -> str:
+    """Helm v3 calls it --force; Helm v4 renamed it --force-replace."""
+    return "--force" if major == "v3" else "--force-replace"
+
+
 def require_v4(major: HelmMajor, requested: Iterable[str]) -> None:
     """Refuse v4-only options on v3 before anything runs, naming the first one asked for."""
     if major == "v4":

@@ -7,7 +7,7 @@ files; builders take them ready-made. Flags differing between the majors are spe
 from __future__ import annotations
 
 from kubehelm_mcp.errors import InvalidInput
-from kubehelm_mcp.helm.args import ArgList, require_v4, rollback_on_failure_flag
+from kubehelm_mcp.helm.args import ArgList, force_replace_flag, require_v4, rollback_on_failure_flag
 from kubehelm_mcp.helm.models import HelmMajor
 from kubehelm_mcp.helm.requests import (
     ChartSource,
@@ -42,20 +42,36 @@ def tls_flags(tls: Tls, skip_flag: str = "--insecure-skip-tls-verify") -> list[s
     return [*args, skip_flag] if tls.insecure_skip_verify else args
 
 
-def change_flags(major: HelmMajor, request: InstallRequest) -> ArgList:
-    """The flags install and upgrade share, spelled for the requested major."""
+def apply_flags(major: HelmMajor, request: InstallRequest | RollbackRequest) -> ArgList:
+    """What install, upgrade and rollback share: waiting, hooks and how objects are applied,
+    spelled for the requested major (v4-only options refused on v3 before anything runs)."""
     requested = {"server_side_apply": request.server_side_apply, "force_conflicts": request.force_conflicts}
     require_v4(major, [k for k, v in requested.items() if v not in (None, False)])
-    out = source_flags(request.source).opt("--timeout", request.timeout)
-    out.flag("--create-namespace", request.create_namespace).flag("--wait", request.wait)
-    out.flag(rollback_on_failure_flag(major), request.rollback_on_failure)
-    out.flag("--skip-crds", request.skip_crds).flag("--take-ownership", request.take_ownership)
-    out.flag("--hide-secret", request.hide_secret).flag("--force-conflicts", request.force_conflicts)
-    out.opt("--description", request.description)
-    if request.dry_run:
-        out.append(f"--dry-run={request.dry_run}")
+    out = ArgList().opt("--timeout", request.timeout)
+    out.flag("--wait", request.wait or request.wait_for_jobs).flag("--wait-for-jobs", request.wait_for_jobs)
+    out.flag("--no-hooks", request.no_hooks).flag(force_replace_flag(major), request.force_replace)
+    out.flag("--force-conflicts", request.force_conflicts)
     if request.server_side_apply is not None:
         out.append(f"--server-side={str(request.server_side_apply).lower()}")
+    return out
+
+
+def change_flags(major: HelmMajor, request: InstallRequest) -> ArgList:
+    """The flags install and upgrade share."""
+    out = source_flags(request.source)
+    out += apply_flags(major, request)
+    out.flag("--create-namespace", request.create_namespace)
+    out.flag(rollback_on_failure_flag(major), request.rollback_on_failure)
+    out.flag("--skip-crds", request.skip_crds).flag("--take-ownership", request.take_ownership)
+    out.flag("--hide-secret", request.hide_secret).opt("--description", request.description)
+    out.flag("--skip-schema-validation", request.skip_schema_validation)
+    out.flag("--disable-openapi-validation", request.disable_openapi_validation)
+    out.flag("--dependency-update", request.dependency_update).flag("--enable-dns", request.enable_dns)
+    out.flag("--render-subchart-notes", request.render_subchart_notes)
+    if request.labels:
+        out += ["--labels", ",".join(f"{key}={value}" for key, value in request.labels)]
+    if request.dry_run:
+        out.append(f"--dry-run={request.dry_run}")
     return out
 
 
@@ -67,20 +83,25 @@ def install_argv(major: HelmMajor, request: InstallRequest, value_flags: list[st
 def upgrade_argv(major: HelmMajor, request: UpgradeRequest, value_flags: list[str]) -> list[str]:
     verb = ArgList(["upgrade"]).flag("--install", request.install)
     verb.flag("--reuse-values", request.reuse_values).flag("--reset-values", request.reset_values)
+    verb.flag("--reset-then-reuse-values", request.reset_then_reuse_values)
+    verb.flag("--cleanup-on-fail", request.cleanup_on_fail).opt("--history-max", request.max_history)
     name, chart = request.release_name, request.source.chart
     return [*verb, name, chart, *change_flags(major, request), *value_flags]
 
 
-def rollback_argv(request: RollbackRequest) -> list[str]:
+def rollback_argv(major: HelmMajor, request: RollbackRequest) -> list[str]:
     argv = ArgList(["rollback", request.release_name])
     if request.revision is not None:
         argv.append(str(request.revision))
-    return argv.flag("--wait", request.wait).opt("--timeout", request.timeout)
+    argv += apply_flags(major, request)
+    return argv.flag("--cleanup-on-fail", request.cleanup_on_fail).opt("--history-max", request.max_history)
 
 
 def uninstall_argv(request: UninstallRequest) -> list[str]:
     argv = ArgList(["uninstall", request.release_name]).flag("--keep-history", request.keep_history)
-    return argv.flag("--wait", request.wait).opt("--timeout", request.timeout).opt("--description", request.description)
+    argv.flag("--wait", request.wait).opt("--timeout", request.timeout).opt("--description", request.description)
+    argv.flag("--no-hooks", request.no_hooks).opt("--cascade", request.cascade)
+    return argv.flag("--ignore-not-found", request.ignore_not_found)
 
 
 def test_argv(request: TestRequest) -> list[str]:
@@ -101,6 +122,7 @@ def lint_argv(request: LintRequest, value_flags: list[str]) -> list[str]:
     argv = ArgList(["lint", *request.paths]).flag("--strict", request.strict)
     argv.flag("--with-subcharts", request.with_subcharts)
     argv.flag("--quiet", request.quiet).opt("--kube-version", request.kube_version)
+    argv.flag("--skip-schema-validation", request.skip_schema_validation)
     return [*argv, *value_flags]
 
 
@@ -110,6 +132,7 @@ def template_argv(request: TemplateRequest, value_flags: list[str]) -> list[str]
     argv.flag("--include-crds", request.include_crds).flag("--skip-tests", request.skip_tests)
     argv.flag("--no-hooks", request.no_hooks).flag("--is-upgrade", request.is_upgrade)
     argv.opt("--kube-version", request.kube_version).each("--api-versions", request.api_versions)
+    argv.flag("--skip-schema-validation", request.skip_schema_validation)
     return [*argv, *value_flags]
 
 

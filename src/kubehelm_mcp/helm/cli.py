@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,22 +73,60 @@ UNREACHABLE_MARKERS = (
 )
 
 
+# What helm (and client-go inside it) prints on stderr that is about this server, not the call.
+_NOISE = ("WARNING: Kubernetes configuration file is",)
+_MULTIERROR = re.compile(r"^\d+ errors? occurred:$")
+MAX_TAIL_LINES = 20  # without an 'Error:' line, the last lines helm printed
+
+
+def error_lines(stderr: str) -> list[str]:
+    """What helm said went wrong, every line in order: from its first 'Error:' line to the end
+    (schema violations, each failing object, 'ensure CRDs are installed first' and the causes of
+    Go's multierrors follow that line), without the 'Error:' prefix, blank lines or repeats."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith(_NOISE)]
+    start = next((i for i, line in enumerate(lines) if line.startswith("Error:")), None)
+    picked = lines[start:] if start is not None else lines[-MAX_TAIL_LINES:]
+    if picked and picked[0].startswith("Error:"):
+        picked[0] = picked[0].removeprefix("Error:").strip()
+    out: list[str] = []
+    for line in picked:
+        if not out or line != out[-1]:
+            out.append(line)
+    return out
+
+
+def _cause(line: str) -> str:
+    """A multierror cause ('* text', printed with a tab) as a list item."""
+    return f"- {line.lstrip('* ').strip()}" if line.startswith("*") else line
+
+
+def error_message(lines: list[str]) -> str:
+    """The lines as one message. Go's '1 error occurred:' heading gives way to its one cause
+    ('failed post-install: job x failed: BackoffLimitExceeded')."""
+    if not lines:
+        return "helm failed"
+    head, rest = lines[0], lines[1:]
+    prefix, _, counted = head.rpartition(": ")
+    if len(rest) == 1 and rest[0].startswith("*") and _MULTIERROR.match(counted or head):
+        cause = rest[0].lstrip("* ").strip()
+        return f"{prefix}: {cause}" if prefix else cause
+    return "\n".join([head, *map(_cause, rest)])
+
+
 def helm_error(stderr: str, what: str) -> ToolError:
-    """Helm's last 'Error:' line, classified so the client sees the right kind of failure."""
-    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("Error:")]
-    message = (errors[-1] if errors else (lines[-1] if lines else "helm failed")).removeprefix("Error:").strip()
-    if errors and message.endswith("occurred:"):  # Go's multierror: the causes follow as "* ..." lines
-        causes = [line.lstrip("* ").strip() for line in lines[lines.index(errors[-1]) + 1 :] if line.startswith("*")]
-        message = "; ".join(causes) or message
-    lowered = message.lower()
+    """Everything helm said went wrong, classified by its first line so the client sees the right kind of failure."""
+    lines = error_lines(stderr)
+    message = error_message(lines)
+    lowered = (lines[0] if lines else message).lower()
+    ending = "" if "\n" in message or message.endswith((".", "]", ")")) else "."  # helm's own lines stay as printed
+    text = f"{what}: {message}{ending}"
     if "not found" in lowered:
-        return NotFound(f"{what}: {message}.")
+        return NotFound(text)
     if any(marker in lowered for marker in UNREACHABLE_MARKERS):
-        return ClusterUnreachable(f"{what}: {message}.")
+        return ClusterUnreachable(text)
     if "forbidden" in lowered:
-        return Forbidden(f"{what}: {message}.")
-    return ToolError(f"{what}: {message}.")
+        return Forbidden(text)
+    return ToolError(text)
 
 
 @dataclass(frozen=True)

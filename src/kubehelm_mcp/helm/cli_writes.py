@@ -75,6 +75,30 @@ def lint_messages(body: str) -> list[dict[str, str]]:
     return messages
 
 
+_GO_LOG_PREFIX = re.compile(r"^(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d )?(?:[\w.-]+\.go:\d+: )?")
+_LOGFMT_PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+
+
+def lint_warnings(stderr: str) -> list[str]:
+    """What helm logged while linting (stderr), e.g. a `required` value missing, which helm reports
+    as a warning beside a passing lint: v3 as `engine.go:206: [INFO] Missing required value: ...`,
+    v4 as `level=WARN msg="missing required value" message="..."`."""
+    found: list[str] = []
+    for line in stderr.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("Error:", "WARNING: Kubernetes configuration file is")):
+            continue  # the summary helm repeats on failure; a note about the server's own kubeconfig
+        if line.startswith(("level=", "time=")):
+            pairs = {key: value.strip('"').replace('\\"', '"') for key, value in _LOGFMT_PAIR.findall(line)}
+            said = [pairs.get("msg", "")] + [v for k, v in pairs.items() if k not in ("time", "level", "msg")]
+            line = ": ".join(part for part in said if part)
+        else:
+            line = _GO_LOG_PREFIX.sub("", line)
+        if line and line not in found:
+            found.append(line)
+    return found
+
+
 def lint_report(out: str) -> list[dict[str, Any]]:
     sections = _LINT_SECTION.split(out)[1:]  # [path, body, path, body, ...]
     return [
@@ -141,7 +165,7 @@ class CliReleaseWriter:
         return await self._change(target, request, "upgrade")
 
     async def rollback(self, target: HelmTarget, request: RollbackRequest) -> None:
-        await self._cli.run(build.rollback_argv(request), target, f"helm rollback {request.release_name}")
+        await self._cli.run(build.rollback_argv(self._major, request), target, f"helm rollback {request.release_name}")
 
     async def uninstall(self, target: HelmTarget, request: UninstallRequest) -> str:
         return await self._cli.run(build.uninstall_argv(request), target, f"helm uninstall {request.release_name}")
@@ -182,11 +206,17 @@ class CliHelmCommands:
         summary = _LINT_SUMMARY.search(result.stdout + result.stderr)
         if summary is None:  # helm refused before linting (bad flag, unreadable values): report that
             raise helm_error(result.stderr, "helm lint")
-        return LintReport(passed=result.code == 0, charts=lint_report(result.stdout), summary=summary.group(0))
+        return LintReport(
+            passed=result.code == 0,
+            charts=lint_report(result.stdout),
+            summary=summary.group(0),
+            warnings=lint_warnings(result.stderr),
+        )
 
     async def template(self, request: TemplateRequest) -> str:
+        # stdout only: what helm logs on stderr (e.g. v4's 'skipping unknown hooks') is not a manifest
         with values_args(request.values, self._read) as value_flags:
-            return await self._run(build.template_argv(request, value_flags))
+            return await self._cli.run(build.template_argv(request, value_flags), None, "helm template")
 
     async def package(self, request: PackageRequest) -> str | None:
         saved = _SAVED.search(await self._run(build.package_argv(request)))

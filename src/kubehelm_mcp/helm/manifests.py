@@ -10,9 +10,24 @@ import yaml
 
 from kubehelm_mcp.errors import ToolError
 from kubehelm_mcp.kube.manifests import BoundedLoader, YamlBomb
+from kubehelm_mcp.yamltext import dump_yaml
 
 _SEPARATOR = re.compile(r"^---\s*$", re.M)
 _SOURCE = re.compile(r"^# Source: (.+)$", re.M)
+
+
+class _AnchorlessLoader(getattr(yaml, "CSafeLoader", BoundedLoader)):  # type: ignore[misc]
+    """libyaml's C parser with BoundedLoader's constructors, for a document that holds no anchor:
+    without one there is no alias to expand, and libyaml itself refuses nesting deeper than 1000.
+    Parsing is most of a render's cost; the pure-Python parser takes ~10x longer."""
+
+
+_AnchorlessLoader.yaml_constructors = dict(BoundedLoader.yaml_constructors)
+
+
+def manifest_loader(chunk: str) -> type[yaml.SafeLoader]:
+    """BoundedLoader (which counts aliases) where an anchor may be, the C parser elsewhere."""
+    return BoundedLoader if "&" in chunk else _AnchorlessLoader
 
 
 def split_manifest(text: str) -> list[dict[str, Any]]:
@@ -22,7 +37,7 @@ def split_manifest(text: str) -> list[dict[str, Any]]:
         source = _SOURCE.search(chunk)
         where = source.group(1) if source else "unknown source"
         try:  # a chart's templates can render anchors and aliases too
-            parsed = list(yaml.load_all(chunk, Loader=BoundedLoader))
+            parsed = list(yaml.load_all(chunk, Loader=manifest_loader(chunk)))
         except YamlBomb as exc:
             raise ToolError(f"helm rendered a document that is refused because {exc} ({where}).") from None
         except (yaml.YAMLError, RecursionError):
@@ -43,6 +58,6 @@ def render_documents(docs: list[dict[str, Any]]) -> str:
     parts = []
     for doc in docs:
         source = f"# Source: {doc['source']}\n" if doc.get("source") else ""
-        body = yaml.safe_dump(doc.get("object"), sort_keys=False, default_flow_style=False, width=120)
+        body = dump_yaml(doc.get("object")) + "\n"
         parts.append(f"---\n{source}{body}")
     return "".join(parts).rstrip()

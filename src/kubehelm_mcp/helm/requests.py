@@ -51,6 +51,15 @@ class InstallRequest:
     hide_secret: bool = False
     server_side_apply: bool | None = None  # v4 only
     force_conflicts: bool = False  # v4 only
+    no_hooks: bool = False
+    wait_for_jobs: bool = False  # implies wait
+    skip_schema_validation: bool = False
+    force_replace: bool = False  # v3 --force, v4 --force-replace
+    disable_openapi_validation: bool = False
+    dependency_update: bool = False
+    labels: tuple[tuple[str, str], ...] = ()  # release labels
+    enable_dns: bool = False
+    render_subchart_notes: bool = False
 
     def timeout_seconds(self) -> float:
         return duration_seconds(self.timeout or "5m")
@@ -61,6 +70,9 @@ class UpgradeRequest(InstallRequest):
     install: bool = False
     reuse_values: bool = False
     reset_values: bool = False
+    reset_then_reuse_values: bool = False
+    cleanup_on_fail: bool = False
+    max_history: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,16 @@ class RollbackRequest:
     revision: int | None = None  # None: the previous revision
     wait: bool = False
     timeout: str | None = None
+    wait_for_jobs: bool = False  # implies wait
+    no_hooks: bool = False
+    cleanup_on_fail: bool = False
+    force_replace: bool = False  # v3 --force, v4 --force-replace
+    max_history: int | None = None
+    server_side_apply: bool | None = None  # v4 only
+    force_conflicts: bool = False  # v4 only
+
+
+Cascade = Literal["background", "orphan", "foreground"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,9 @@ class UninstallRequest:
     wait: bool = False
     timeout: str | None = None
     description: str | None = None
+    no_hooks: bool = False
+    cascade: Cascade | None = None
+    ignore_not_found: bool = False
 
     def timeout_seconds(self) -> float:
         return duration_seconds(self.timeout or "5m")
@@ -120,6 +145,7 @@ class LintRequest:
     with_subcharts: bool = False
     quiet: bool = False
     kube_version: str | None = None
+    skip_schema_validation: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +153,7 @@ class LintReport:
     passed: bool
     charts: list[dict[str, Any]]  # {'path': ..., 'messages': [{'severity': ..., 'message': ...}]}
     summary: str
+    warnings: list[str] = field(default_factory=list)  # what helm logged on stderr (e.g. missing required values)
 
 
 @dataclass(frozen=True)
@@ -142,6 +169,7 @@ class TemplateRequest:
     is_upgrade: bool = False
     kube_version: str | None = None
     api_versions: tuple[str, ...] = ()
+    skip_schema_validation: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the server starts without loading its 85 MB library and works without the extra 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from types import ModuleType
@@ -57,6 +58,11 @@ def _import_sdk() -> ModuleType:
     return _sdk
 
 
+def sdk_installed() -> bool:
+    """Whether the extra is installed, without loading its library."""
+    return _sdk is not None or importlib.util.find_spec("helm_python") is not None
+
+
 async def load_sdk() -> ModuleType:
     """The helm_python module; its first import loads the Go library, so it happens in a thread."""
     return _sdk if _sdk is not None else await anyio.to_thread.run_sync(_import_sdk)
@@ -88,16 +94,18 @@ def config_options(target: HelmTarget) -> dict[str, Any]:
 
 def sdk_error(code: int | None, detail: str, what: str, not_found: str) -> ToolError:
     """One of our errors for a helm_python error code and its detail message."""
-    detail = detail.strip().rstrip(".")
+    detail = detail.strip()
+    if "\n" not in detail:  # one sentence; helm's own lines (schema violations, objects) stay as printed
+        detail = detail.rstrip(".") + "."
     if code == _NOT_FOUND:
         return NotFound(not_found)
     if "forbidden" in detail.lower():
-        return Forbidden(f"{what}: {detail}.")
+        return Forbidden(f"{what}: {detail}")
     if code == _KUBE:
-        return ClusterUnavailable(f"{what}: {detail}.")
+        return ClusterUnavailable(f"{what}: {detail}")
     if code in (_INVALID_ARG, _VALUES):
-        return InvalidInput(f"{what}: {detail}.")
-    return ToolError(f"{what}: {detail}.")
+        return InvalidInput(f"{what}: {detail}")
+    return ToolError(f"{what}: {detail}")
 
 
 def not_found_message(release_name: str, revision: int | None, target: HelmTarget) -> str:

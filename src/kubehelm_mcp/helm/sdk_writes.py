@@ -50,7 +50,7 @@ class SdkInstall:
 def sdk_install(request: InstallRequest) -> SdkInstall | None:
     """The SDK install for this request, or None when only the CLI can express it: the SDK's install
     has no option for Helm's own merge of values files and --set strings, a repository/registry
-    lookup of `version`, dry runs, CRD skipping, adoption or the apply method, and it loads local
+    lookup of `version`, dry runs, CRD skipping, adoption, the apply method or the other flags below, and it loads local
     charts only (a repo/name or oci:// reference needs the CLI's repositories and logins)."""
     values = request.values
     cli_only = (
@@ -65,6 +65,15 @@ def sdk_install(request: InstallRequest) -> SdkInstall | None:
         request.hide_secret,
         request.server_side_apply is not None,  # e.g. server_side_apply=False is a choice, not an absence
         request.force_conflicts,
+        request.no_hooks,
+        request.wait_for_jobs,
+        request.skip_schema_validation,
+        request.force_replace,
+        request.disable_openapi_validation,
+        request.dependency_update,
+        request.labels,
+        request.enable_dns,
+        request.render_subchart_notes,
     )
     if any(cli_only):
         return None

@@ -5,12 +5,14 @@ from __future__ import annotations
 from functools import partial
 
 from kubehelm_mcp.egress.proxy import EgressProxy
+from kubehelm_mcp.errors import ToolError
 from kubehelm_mcp.helm.binaries import HelmBinaries, HelmBinary
 from kubehelm_mcp.helm.cli import CliReleaseReader, HelmCli
 from kubehelm_mcp.helm.cli_writes import CliHelmCommands, CliReleaseWriter
 from kubehelm_mcp.helm.engine import HelmCommands, ReleaseReader, ReleaseWriter
-from kubehelm_mcp.helm.models import HelmMajor
-from kubehelm_mcp.helm.sdk import SdkReleaseReader, load_sdk
+from kubehelm_mcp.helm.models import HelmMajor, HelmTarget
+from kubehelm_mcp.helm.sdk import SdkReleaseReader, load_sdk, sdk_installed
+from kubehelm_mcp.helm.sdk_charts import SdkHelmCommands
 from kubehelm_mcp.helm.sdk_writes import SdkReleaseWriter
 from kubehelm_mcp.helm.storage import ApiForTarget, StorageReleaseReader
 from kubehelm_mcp.localfiles import FileReader
@@ -34,6 +36,10 @@ class HelmService:
         self.write_engine = write_engine
         self._storage = StorageReleaseReader(api_for)
         self._sdk = SdkReleaseReader(self._storage, observer)
+
+    async def explain_failure(self, target: HelmTarget, release_name: str, error: ToolError) -> ToolError:
+        """A failed release change's error, with the failing hooks and their pods when a hook failed."""
+        return await self._storage.explain_hook_failure(target, release_name, error)
 
     async def binary(self, major: HelmMajor) -> HelmBinary:
         return await self.binaries.get(major)
@@ -69,5 +75,7 @@ class HelmService:
 
     async def commands(self, major: HelmMajor, read_file: FileReader) -> HelmCommands:
         """The helm commands that need no cluster (charts, repositories, registries, plugins): the
-        CLI engine's, as the SDK offers none of them."""
+        CLI engine's, except that v4 charts render in-process when the sdk extra is installed."""
+        if major == "v4" and sdk_installed():
+            return SdkHelmCommands(await self.cli(major), major, read_file, self._observer)
         return CliHelmCommands(await self.cli(major), major, read_file)

@@ -15,8 +15,9 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from kubehelm_mcp.errors import InvalidInput, NotFound
+from kubehelm_mcp.errors import InvalidInput, NotFound, ToolError
 from kubehelm_mcp.helm.cli import metadata_from_record, release_status_from_record
+from kubehelm_mcp.helm.failures import HOOK_PHASE, hook_report, with_report
 from kubehelm_mcp.helm.manifests import hooks_text
 from kubehelm_mcp.helm.models import (
     HelmTarget,
@@ -123,6 +124,18 @@ class StorageReleaseReader:
 
     async def _record(self, target: HelmTarget, release_name: str, revision: int | None) -> dict[str, Any]:
         return (await self._records(target, release_name, revision))[-1]
+
+    async def explain_hook_failure(self, target: HelmTarget, release_name: str, error: ToolError) -> ToolError:
+        """`error`, followed by what the failed release's hooks and their pods say, when helm
+        reported a hook phase failing (its own message names no hook, or not why)."""
+        if not HOOK_PHASE.search(error.message):
+            return error
+        try:
+            record = await self._record(target, release_name, None)
+            lines = await hook_report(await self._api_for(target.cluster), target, record)
+        except ToolError:  # the report is an addition: helm's own error stands without it
+            return error
+        return with_report(error, lines)
 
     async def status(self, target: HelmTarget, release_name: str, revision: int | None) -> ReleaseStatus:
         return release_status_from_record(await self._record(target, release_name, revision))

@@ -33,7 +33,7 @@ class ValueSources:
     set_file: list[str] = field(default_factory=list)
 
 
-def _values_file(path: str, read: FileReader) -> bytes:
+def checked_values_file(path: str, read: FileReader) -> bytes:
     content = read(path, "values file")
     try:
         text = content.decode("utf-8")
@@ -63,7 +63,7 @@ def values_args(sources: ValueSources, read: FileReader) -> Iterator[list[str]]:
     try:
         args: list[str] = []
         for path in sources.values_files:
-            args += ["--values", path if _URL.match(path) else private(_values_file(path, read))]
+            args += ["--values", path if _URL.match(path) else private(checked_values_file(path, read))]
         if sources.values:
             args += ["--values", private(yaml.safe_dump(sources.values, sort_keys=False).encode())]
         for flag, items in (("--set", sources.set), ("--set-string", sources.set_string)):

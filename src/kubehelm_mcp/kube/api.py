@@ -133,6 +133,13 @@ class KubeApi:
         self.server = server
         self._observer = observer
 
+    def credentials(self) -> tuple[str | None, str | None]:
+        """The client certificate file and bearer token this client authenticates with: read only
+        to name the identity (kube/whoami.py), never returned to a caller."""
+        config = self._client.configuration
+        token = str((config.api_key or {}).get("BearerToken") or "").removeprefix("Bearer ").strip()
+        return (str(config.cert_file) if config.cert_file else None), token or None
+
     async def request(
         self,
         method: str,

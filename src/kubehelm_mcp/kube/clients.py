@@ -73,6 +73,13 @@ def _impersonate(client: ApiClient, target: ClusterTarget) -> None:
     client.rest_client.pool_manager.headers.extend(target.impersonation_headers())
 
 
+def import_client_library() -> None:
+    """kubernetes-asyncio's import (~0.5 s): deferred from server start to the first connection,
+    and done ahead of it by the pipeline's warm-up."""
+    import kubernetes_asyncio.client
+    import kubernetes_asyncio.config  # noqa: F401
+
+
 async def _build(target: ClusterTarget, observer: Observer) -> KubeCluster:
     # Deferred to the first connection: see KubeApi.
     from kubernetes_asyncio.client import ApiClient, Configuration

@@ -7,6 +7,7 @@ first use; concurrent misses share one refresh.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,9 +46,10 @@ class ResourceType:
     def object_path(self, name: str, namespace: str | None) -> str:
         return f"{self.collection_path(namespace)}/{name}"
 
-    def names(self) -> set[str]:
+    @functools.cached_property  # asked for every type on every kind lookup
+    def names(self) -> frozenset[str]:
         lowered = {self.kind.lower(), self.plural.lower(), self.singular.lower(), *self.short_names}
-        return lowered | {f"{n}.{self.group}" for n in lowered if self.group}
+        return frozenset(lowered | {f"{n}.{self.group}" for n in lowered if self.group})
 
 
 def _parse_resource_list(doc: dict[str, Any], group: str, version: str, preferred: bool) -> list[ResourceType]:
@@ -130,7 +132,7 @@ class Discovery:
 
 def _match(types: list[ResourceType], kind: str, api_version: str | None) -> ResourceType | None:
     wanted = kind.strip().lower()
-    candidates = [t for t in types if wanted in t.names()]
+    candidates = [t for t in types if wanted in t.names]
     if api_version:
         candidates = [t for t in candidates if t.api_version == api_version or t.group == api_version]
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,3 +114,43 @@ async def object_events(api: KubeApi, obj: dict[str, Any], *, namespaced: bool, 
         uid=meta.get("uid"),
     )
     return await list_events(api, query, newest=newest)
+
+
+# Normal events every healthy object produces on its way up: they explain nothing. (ScalingReplicaSet
+# stays: it is a Deployment's rollout history.)
+ROUTINE_REASONS = frozenset(
+    {
+        "Scheduled",
+        "Pulling",
+        "Pulled",
+        "Created",
+        "Started",
+        "Killing",
+        "SuccessfulCreate",
+        "SuccessfulDelete",
+        "SuccessfulAttach",
+        "SuccessfulMountVolume",
+        "Completed",
+        "SawCompletedJob",
+        "SuccessfulRescale",
+        "Sync",
+    }
+)
+_COUNT_SUFFIX = re.compile(r" \(x\d+\)$")
+
+
+def condense(rows: list[dict[str, Any]], *, warnings_only: bool = False) -> list[dict[str, Any]]:
+    """Each (type, reason, message) once, oldest first: the newest row of it, its count summed over
+    the repeats, and the objects it was about (`objects`); routine Normal events dropped."""
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in rows:  # oldest first, so each group ends holding its newest row
+        if row["type"] == "Normal" and (warnings_only or row["reason"] in ROUTINE_REASONS):
+            continue
+        key = (row["type"], row["reason"], row["message"])
+        seen = groups.pop(key, None)  # re-inserted: the group moves to where its newest row is
+        objects = [*(seen["objects"] if seen else []), row["object"]]
+        count = row["count"] + (seen["count"] if seen else 0)
+        since = _COUNT_SUFFIX.sub("", row["last_seen"])
+        last_seen = f"{since} (x{count})" if count > 1 else since
+        groups[key] = {**row, "count": count, "last_seen": last_seen, "objects": list(dict.fromkeys(objects))}
+    return list(groups.values())

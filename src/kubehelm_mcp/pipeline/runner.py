@@ -25,18 +25,19 @@ from kubehelm_mcp.errors import (
 )
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.caller_kubeconfig import caller_kubeconfig
-from kubehelm_mcp.kube.clients import ClientPool
+from kubehelm_mcp.kube.clients import ClientPool, import_client_library
 from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.localfiles import read_local_file, recheck_paths, server_files
 from kubehelm_mcp.metrics import Metrics
+from kubehelm_mcp.paging import decode_cursor
 from kubehelm_mcp.pipeline.confirm import confirm_call
 from kubehelm_mcp.pipeline.identity import CallerIdentity, identity_secrets
 from kubehelm_mcp.pipeline.inflight import InFlight
 from kubehelm_mcp.pipeline.policy import DRY_RUN_MARKER, Policy
 from kubehelm_mcp.pipeline.scope import CallScope, call_scope
 from kubehelm_mcp.pipeline.scrub import remove_known, scrub, scrub_bounded, shorten
-from kubehelm_mcp.pipeline.shaping import shape
+from kubehelm_mcp.pipeline.shaping import Form, shape
 from kubehelm_mcp.pipeline.validation import validate_input
 from kubehelm_mcp.resilience import Resilience, call_timeout
 from kubehelm_mcp.settings import Settings
@@ -57,8 +58,9 @@ class Outcome:
     scope: CallScope | None = None  # what the call touches, when worked out before it ran (policy, audit)
 
 
-# An error sentence at most (whatever it quotes from the input, the cluster or helm); longer ones are cut.
-MAX_ERROR_CHARS = 2000
+# An error at most (whatever it quotes from the input, the cluster or helm); longer ones are cut. Room for
+# helm's every line: each object the API server refuses is a ~350-character line, and 2000 cut the 6th.
+MAX_ERROR_CHARS = 8000
 
 # What a call answers when the server's shutdown grace ran out before it finished.
 SHUT_DOWN = Outcome("The server shut down before this call finished; run it again.", None, True, "shutdown")
@@ -134,6 +136,20 @@ class CallPipeline:
             tls_server_name=creds.kube_tls_server_name if creds else None,
             insecure_tls=bool(creds and creds.kube_insecure_tls),
         )
+
+    async def warm_up(self) -> None:
+        """What the first cluster call would otherwise wait for, done once the client has listed
+        the tools: the Kubernetes client library's import and, when calls run as the server's own
+        identity, its connection and the API discovery. Failures are left to that first call,
+        which reports them clearly."""
+        try:
+            await anyio.to_thread.run_sync(import_client_library)
+            if self.settings.identity.cluster_identity != "server":
+                return  # connections are per caller: none to make ahead
+            cluster = await self.clients.get(self._target(ToolInput(), SessionState(), None))
+            await cluster.discovery.all()
+        except Exception as exc:
+            log.debug("warm-up stopped early: %s", scrub(repr(exc)))
 
     async def call(
         self,
@@ -219,19 +235,22 @@ class CallPipeline:
                     if scope is not None and self.policy.scoped:  # before the handler: a refused call changes nothing
                         self.policy.check_scope(scope)
                     await confirm_call(tool, args, ctx)  # --confirm rules: the user's yes, asked through the client
-                    await anyio.to_thread.run_sync(recheck_paths, paths, self.settings, self.files)
+                    if paths:  # a thread hop costs more than most calls' own work
+                        await anyio.to_thread.run_sync(recheck_paths, paths, self.settings, self.files)
                     result = await self.resilience.run(tool, args, ctx)
             except TimeoutError:
                 raise ToolTimeout(f"{tool.name} did not finish within {timeout:g} seconds.") from None
-            shaped = shape(
-                result,
-                budget=self.settings.output.max_response_bytes,
-                reveal_secrets=self.settings.output.reveal_secrets,
+            marker = DRY_RUN_MARKER if self.policy.forces_dry_run(tool) else ""
+            output = self.settings.output
+            form = Form(
+                budget=output.max_response_bytes,
+                structured=output.result_format == "structured",
+                reveal_secrets=output.reveal_secrets,
+                resumable="continue_token" in tool.input_model.model_fields,
+                finish=lambda text: marker + remove_known(text, secrets),
             )
-            text = remove_known(shaped.text, secrets)
-            if self.policy.forces_dry_run(tool):
-                text = DRY_RUN_MARKER + text
-            return Outcome(text, shaped.structured, False, "ok", scope)
+            shaped = shape(result, form, decode_cursor(getattr(args, "continue_token", None)))
+            return Outcome(shaped.text, shaped.structured, False, "ok", scope)
         except ToolError as exc:
             return Outcome(scrub_bounded(str(exc), MAX_ERROR_CHARS, secrets), None, True, _label(exc), scope)
         except Exception as exc:  # a bug: log it with its id, show the client no internals

@@ -41,7 +41,7 @@ async def _kind(discovery: Discovery, kind: str, api_version: str | None) -> Kin
         group = api_version.rpartition("/")[0] if api_version else ""
         lowered = kind.strip().lower()
         return KindRef(kind, frozenset({lowered, f"{lowered}.{group}"} if group else {lowered}), None)
-    return KindRef(rt.kind, frozenset(rt.names()), rt.namespaced)
+    return KindRef(rt.kind, rt.names, rt.namespaced)
 
 
 async def _manifest_scope(manifest: str, ctx: CallContext, scope: CallScope) -> None:

@@ -1,30 +1,63 @@
-"""Shaping a handler's result: sanitise objects and redact secrets, fit the response budget, render the text."""
+"""Shaping a handler's result: sanitise objects and redact secrets, then fit what the client
+receives into the response budget.
+
+The budget counts the bytes of the JSON the client receives: the text as a JSON string
+(escapes included), the structured copy when the result form sends one, and the JSON-RPC
+envelope. What does not fit is never dropped: a page is cut after the items that fit, and an
+item (or a whole answer) larger than a response is sent in parts, each resumable through the
+result's continue_token, so any document, values file or log can be read to its end.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.paging import Cursor, encode_cursor
 from kubehelm_mcp.pipeline.helm_values import redact_values
 from kubehelm_mcp.pipeline.sanitize import sanitize
 from kubehelm_mcp.pipeline.secrets import all_secret_values, redact_write
-from kubehelm_mcp.tooling import Holds, PagedResult, ToolResult
+from kubehelm_mcp.tooling import Holds, PagedResult, Part, ToolResult
+
+# Around the text and the structured copy: the JSON-RPC envelope and id, the result's _meta (server
+# name and version), content wrapper, isError and resultType (~230 bytes measured), plus SSE
+# framing (event line, an event id when the transport keeps them) on the HTTP transports.
+ENVELOPE_BYTES = 384
+_STRUCTURED_KEY_BYTES = len(',"structuredContent":')
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class Form:
+    """What a shaped answer must respect.
+
+    structured: also send the structured copy (the `structured` result form);
+    resumable: the tool's input takes a continue_token, so a cut answer can point at its rest;
+    finish: what the runner does to the text afterwards (known credentials out, the dry-run
+      marker in), applied here so the bytes counted are the bytes sent.
+    """
+
+    budget: int
+    structured: bool = False
+    reveal_secrets: bool = False
+    resumable: bool = True
+    finish: Callable[[str], str] = field(default=_unchanged)
 
 
 @dataclass(frozen=True)
 class Shaped:
     text: str
-    structured: dict[str, Any]
+    structured: dict[str, Any] | None
 
 
-def _render(result: ToolResult) -> Shaped:
-    return Shaped(result.to_text(), result.model_dump(mode="json", exclude_none=True))
-
-
-def _size(shaped: Shaped) -> int:
-    return len(shaped.text.encode()) + len(json.dumps(shaped.structured, separators=(",", ":")).encode())
+def _json_bytes(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def _holds(result: ToolResult, name: str) -> Holds | None:
@@ -54,59 +87,147 @@ def sanitize_result(result: ToolResult, *, reveal_secrets: bool) -> ToolResult:
     return result.model_copy(update=updates)
 
 
-def _cut(result: PagedResult, kept: int, budget: int) -> PagedResult:
-    dropped = len(result.items) - kept
-    token = encode_cursor(Cursor(result.page_token, result.page_skip + kept))
-    note = (
-        f"{dropped} more item(s) of this page not shown to stay within the {budget}-byte response budget; "
-        "call again with continue_token to see them, or narrow the query."
-    )
-    return result.model_copy(update={"items": result.items[:kept], "continue_token": token, "truncated_note": note})
+def _with_footer(result: ToolResult, body: str) -> str:
+    """The note and the continue token always reach the reader, whatever the tool's to_text prints."""
+    lines = [body]
+    if result.truncated_note and result.truncated_note not in body:
+        lines.append(result.truncated_note)
+    if result.continue_token and result.continue_token not in body:
+        lines.append(f"continue_token: {result.continue_token}")
+    return "\n".join(lines)
 
 
-def _fit_items(result: PagedResult, budget: int) -> ToolResult:
-    """Keep the longest prefix of items that fits; the continue token resumes right after it."""
-    low, high = 0, len(result.items) - 1
-    while low < high:  # the largest k whose cut result fits
-        mid = (low + high + 1) // 2
-        if _size(_render(_cut(result, mid, budget))) <= budget:
-            low = mid
-        else:
-            high = mid - 1
-    return _cut(result, max(low, 1), budget)  # one oversized item still beats an empty answer
+def _line_end(data: bytes, start: int, end: int) -> int:
+    """Where a part ending at or before `end` should end: after the last newline in the window,
+    or, for one line longer than the window, on a UTF-8 character boundary."""
+    if end >= len(data):
+        return len(data)
+    newline = data.rfind(b"\n", start, end)
+    if newline >= start:
+        return newline + 1
+    while end > start + 1 and (data[end] & 0xC0) == 0x80:  # inside a multi-byte character
+        end -= 1
+    return end
 
 
-def _drop_large_fields(result: ToolResult, shaped: Shaped, budget: int) -> Shaped:
-    sizes = sorted(
-        ((len(json.dumps(v, default=str)), name) for name, v in result if isinstance(v, dict | list | str)),
-        reverse=True,
-    )
-    updates: dict[str, Any] = {}
-    for _, name in sizes:
-        if name == "truncated_note":
-            continue
-        updates[name] = None
-        trial = result.model_copy(update=updates)
-        if _size(Shaped("", trial.model_dump(mode="json", exclude_none=True))) <= budget // 2:
-            break
-    note = (
-        f"Result cut to stay within the {budget}-byte response budget; "
-        "ask for less (a summary, fewer fields, a narrower query)."
-    )
-    trimmed = result.model_copy(update={**updates, "truncated_note": note})
-    text_budget = max(budget // 2, budget - _size(Shaped("", trimmed.model_dump(mode="json", exclude_none=True))))
-    text = shaped.text.encode()[: max(0, text_budget - len(note) - 8)].decode("utf-8", "ignore")
-    text = text.rsplit("\n", 1)[0] if "\n" in text else text
-    return Shaped(f"{text}\n... {note}", trimmed.model_dump(mode="json", exclude_none=True))
+def _skeleton(result: ToolResult) -> ToolResult:
+    """The result without its payload, for a part: a page without items, an answer without its
+    optional large fields (every such field is optional: tooling.ToolResult)."""
+    if isinstance(result, PagedResult):
+        return result.model_copy(update={"items": []})
+    fields = type(result).model_fields
+    drop = {
+        name: None
+        for name, value in result
+        if isinstance(value, dict | list | str) and name in fields and not fields[name].is_required()
+    }
+    return result.model_copy(update=drop)
 
 
-def shape(result: ToolResult, *, budget: int, reveal_secrets: bool) -> Shaped:
-    result = sanitize_result(result, reveal_secrets=reveal_secrets)
-    shaped = _render(result)
-    if _size(shaped) <= budget:
-        return shaped
-    if isinstance(result, PagedResult) and len(result.items) > 1:
-        shaped = _render(_fit_items(result, budget))
-        if _size(shaped) <= budget:
+class Shaper:
+    def __init__(self, form: Form) -> None:
+        self.form = form
+
+    def render(self, result: ToolResult, body: str | None = None) -> Shaped:
+        text = self.form.finish(_with_footer(result, result.to_text() if body is None else body))
+        structured = result.model_dump(mode="json", exclude_none=True) if self.form.structured else None
+        return Shaped(text, structured)
+
+    def size(self, shaped: Shaped) -> int:
+        size = ENVELOPE_BYTES + _json_bytes(shaped.text)
+        if shaped.structured is not None:
+            size += _STRUCTURED_KEY_BYTES + _json_bytes(shaped.structured)
+        return size
+
+    def fits(self, shaped: Shaped) -> bool:
+        return self.size(shaped) <= self.form.budget
+
+    def token(self, cursor: Cursor) -> str | None:
+        return encode_cursor(cursor) if self.form.resumable else None
+
+    def shape(self, result: ToolResult, resume: Cursor) -> Shaped:
+        if resume.offset and (result.items if isinstance(result, PagedResult) else True):
+            return self.part(result, resume)  # the rest of an item (or answer) a previous part began
+        shaped = self.render(result)
+        if self.fits(shaped):
             return shaped
-    return _drop_large_fields(result, shaped, budget)
+        if isinstance(result, PagedResult) and result.items:
+            kept = self.most_items(result)
+            if kept:
+                return self.render(self.cut(result, kept))
+        return self.part(result, replace(resume, offset=0))
+
+    def cut(self, result: PagedResult, kept: int) -> PagedResult:
+        dropped = len(result.items) - kept
+        token = self.token(Cursor(result.page_token, result.page_skip + kept))
+        follow = "call again with continue_token for them" if token else "narrow the query to see them"
+        note = f"{dropped} more item(s) of this page left out to stay within the response budget; {follow}."
+        return result.model_copy(update={"items": result.items[:kept], "continue_token": token, "truncated_note": note})
+
+    def most_items(self, result: PagedResult) -> int:
+        """The largest k whose cut page fits (0 when even the first item alone does not)."""
+        low, high = 0, len(result.items) - 1
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self.fits(self.render(self.cut(result, mid))):
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def part(self, result: ToolResult, resume: Cursor) -> Shaped:
+        """Bytes from the resume offset of the text of the page's first item (or of the whole
+        answer), as many as fit, ending at a line end where one lies in reach."""
+        offset = resume.offset
+        whole: ToolResult
+        if isinstance(result, PagedResult):
+            whole = result.model_copy(
+                update={"items": result.items[:1], "continue_token": None, "truncated_note": None}
+            )
+        else:
+            whole = result.model_copy(update={"continue_token": None, "truncated_note": None, "part": None})
+        data = whole.to_text().encode()
+        if offset >= len(data):
+            raise InvalidInput(
+                "continue_token points past the end of this answer (it changed since); call again without it."
+            )
+        skeleton = _skeleton(result)
+        end = min(len(data), offset + self.form.budget)
+        while True:
+            end = _line_end(data, offset, end)
+            framed = self.framed(result, skeleton, data, resume, end)
+            overshoot = self.size(framed) - self.form.budget
+            if overshoot <= 0 or end - offset <= 1:
+                return framed
+            copies = 2 if self.form.structured else 1  # the part is in the text and in structuredContent
+            end = offset + max(1, end - offset - -(-overshoot // copies))
+
+    def framed(self, result: ToolResult, skeleton: ToolResult, data: bytes, resume: Cursor, end: int) -> Shaped:
+        offset, total = resume.offset, len(data)
+        chunk = data[offset:end].decode("utf-8", "ignore")
+        if end < total:  # the rest of this item or answer: the same page, or the same call, resumed further on
+            at = Cursor(result.page_token, result.page_skip) if isinstance(result, PagedResult) else resume
+            token = self.token(replace(at, offset=end))
+        elif isinstance(result, PagedResult) and len(result.items) > 1:
+            token = self.token(Cursor(result.page_token, result.page_skip + 1))
+        else:
+            token = result.continue_token  # the next page the handler found, if any
+        what = "this item" if isinstance(result, PagedResult) else "this answer"
+        note = f"Bytes {offset}-{end} of {total} of {what}" + (
+            "; call again with continue_token for the rest." if end < total and token else "."
+        )
+        if end < total and not token:
+            note = f"{note[:-1]}; the rest is over the response budget: narrow the query."
+        shaped = skeleton.model_copy(
+            update={
+                "part": Part(text=chunk, offset=offset, total=total),
+                "truncated_note": note,
+                "continue_token": token,
+            }
+        )
+        return self.render(shaped, body=chunk)
+
+
+def shape(result: ToolResult, form: Form, resume: Cursor | None = None) -> Shaped:
+    result = sanitize_result(result, reveal_secrets=form.reveal_secrets)
+    return Shaper(form).shape(result, resume or Cursor())

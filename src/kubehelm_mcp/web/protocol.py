@@ -81,7 +81,11 @@ class TimedH11Protocol(H11Protocol):
             return
         self._cancel_read_timer()
         if self.transport.can_write_eof():  # not over TLS: there the answer is framed by its length
-            self.transport.write_eof()
+            try:
+                self.transport.write_eof()
+            except OSError:  # the client has gone already (ENOTCONN): nothing left to linger for
+                self.transport.close()
+                return
         self.transport.resume_reading()
         self._lingering = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, ValidationInfo, model_validator
 
@@ -14,48 +14,65 @@ from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.helm.manifests import split_manifest
 from kubehelm_mcp.helm.requests import LintRequest, PackageRequest, ShowWhat, TemplateRequest
 from kubehelm_mcp.kube.manifests import load_bounded
-from kubehelm_mcp.tooling import LOCAL_READ_ONLY, LOCAL_WRITES, READ_ONLY, AnyTool, Category, Handler, Tool, ToolResult
+from kubehelm_mcp.tooling import (
+    LOCAL_READ_ONLY,
+    LOCAL_WRITES,
+    READ_ONLY,
+    AnyTool,
+    Category,
+    Handler,
+    Resumable,
+    Switch,
+    Tool,
+    ToolResult,
+)
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.dependency_sources import check_dependency_sources
 from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
 from kubehelm_mcp.toolsets.helm.inputs import ChartInput, PageInput, ReleaseInput, ValuesInput
 from kubehelm_mcp.toolsets.helm.remote import commands, existing_dir, existing_file
+from kubehelm_mcp.toolsets.helm.value_keys import KeysInput, picked_values
 from kubehelm_mcp.validators import ChartPath, CliText, LocalPath, StarterRef
+from kubehelm_mcp.yamltext import dump_yaml
 
 
 class CreateInput(HelmInput):
-    name: LocalPath = Field(min_length=1, description="Directory of the new chart; its last part names the chart.")
-    starter: StarterRef | None = Field(None, description="Starter scaffold name or absolute path.")
+    name: LocalPath = Field(min_length=1, description="New chart's directory")
+    starter: StarterRef | None = Field(None)
 
 
 class LintInput(ValuesInput):
-    paths: list[ChartPath] = Field(min_length=1, description="Chart directories or archives to lint.")
-    strict: bool = Field(False, description="Fail on warnings too.")
-    with_subcharts: bool = Field(False, description="Lint dependent charts too.")
-    quiet: bool = Field(False, description="Only warnings and errors.")
-    kube_version: CliText | None = Field(None, description="Kubernetes version for capability checks.")
+    paths: list[ChartPath] = Field(min_length=1)
+    strict: Switch = Field(False, description="Fail on warnings too.")
+    with_subcharts: Switch = Field(False, description="Lint dependent charts too.")
+    quiet: Switch = Field(False, description="Only warnings and errors.")
+    kube_version: CliText | None = Field(None)
+    skip_schema_validation: Switch = Field(False, description="Skip values.schema.json checks.")
 
 
 class TemplateInput(PageInput, ValuesInput, ChartInput, ReleaseInput):
-    show_only: list[CliText] = Field(default_factory=list, description="Only these templates, e.g. templates/svc.yaml.")
-    include_crds: bool = Field(False, description="Include CRDs.")
-    skip_tests: bool = Field(False, description="Leave out test hooks.")
-    no_hooks: bool = Field(False, description="Leave out hooks.")
-    is_upgrade: bool = Field(False, description="Render as an upgrade (.Release.IsUpgrade).")
-    kube_version: CliText | None = Field(None, description="Kubernetes version for Capabilities.")
-    api_versions: list[CliText] = Field(default_factory=list, description="Extra API versions for Capabilities.")
+    namespace_without_cluster: ClassVar[bool] = True  # the rendered release's namespace
+
+    show_only: list[CliText] = Field(default_factory=list, description="e.g. templates/svc.yaml")
+    include_crds: Switch = Field(False)
+    skip_tests: Switch = Field(False)
+    no_hooks: Switch = Field(False, description="Leave out hooks.")
+    is_upgrade: Switch = Field(False, description="Render as an upgrade (.Release.IsUpgrade).")
+    kube_version: CliText | None = Field(None)
+    api_versions: list[CliText] = Field(default_factory=list)
+    skip_schema_validation: Switch = Field(False, description="Skip values.schema.json checks.")
 
 
 class PackageInput(HelmInput):
     path: ChartPath = Field(min_length=1, description="Chart directory to package.")
-    destination: LocalPath | None = Field(None, description="Directory for the .tgz; default: the chart's parent.")
+    destination: LocalPath | None = Field(None, description="Default: the chart's parent")
     version: CliText | None = Field(None, description="Set the chart version.")
     app_version: CliText | None = Field(None, description="Set the appVersion.")
-    dependency_update: bool = Field(False, description="Update dependencies first.")
-    sign: bool = Field(False, description="Sign with a PGP key (writes a .prov file).")
+    dependency_update: Switch = Field(False, description="Update dependencies first.")
+    sign: Switch = Field(False)
     key: CliText | None = Field(None, description="Name of the signing key.")
-    keyring: LocalPath | None = Field(None, description="Secret keyring holding the key.")
-    passphrase_file: LocalPath | None = Field(None, description="File holding the key's passphrase.")
+    keyring: LocalPath | None = Field(None)
+    passphrase_file: LocalPath | None = Field(None)
 
     @model_validator(mode="after")
     def _dependency_sources(self, info: ValidationInfo) -> PackageInput:
@@ -65,8 +82,8 @@ class PackageInput(HelmInput):
 
 
 class VerifyInput(HelmInput):
-    chart_file: LocalPath = Field(min_length=1, description="Packaged chart (.tgz) with its .prov beside it.")
-    keyring: LocalPath | None = Field(None, description="Public keyring to verify against.")
+    chart_file: LocalPath = Field(min_length=1, description=".tgz with its .prov beside it")
+    keyring: LocalPath | None = Field(None)
 
 
 class Created(ToolResult):
@@ -77,6 +94,7 @@ class LintResult(ToolResult):
     passed: bool
     charts: list[dict[str, Any]]
     summary: str
+    warnings: list[str] | None = None  # what helm logged beside the report, e.g. missing required values
 
 
 class Packaged(ToolResult):
@@ -130,9 +148,13 @@ async def helm_lint(args: LintInput, ctx: CallContext) -> LintResult:
         with_subcharts=args.with_subcharts,
         quiet=args.quiet,
         kube_version=args.kube_version,
+        skip_schema_validation=args.skip_schema_validation,
     )
     report = await (await commands(args, ctx)).lint(request)
-    return LintResult(passed=report.passed, charts=report.charts, summary=report.summary)
+    warned = f"; {len(report.warnings)} warning(s) logged" if report.warnings else ""
+    return LintResult(
+        passed=report.passed, charts=report.charts, summary=report.summary + warned, warnings=report.warnings or None
+    )
 
 
 async def helm_template(args: TemplateInput, ctx: CallContext) -> Documents:
@@ -148,6 +170,7 @@ async def helm_template(args: TemplateInput, ctx: CallContext) -> Documents:
         is_upgrade=args.is_upgrade,
         kube_version=args.kube_version,
         api_versions=tuple(args.api_versions),
+        skip_schema_validation=args.skip_schema_validation,
     )
     out = await (await commands(args, ctx)).template(request)
     return Documents(**page_of(split_manifest(out), args.continue_token))
@@ -187,7 +210,11 @@ async def helm_verify(args: VerifyInput, ctx: CallContext) -> Verified:
     return Verified(verified=True, **dataclasses.asdict(found))
 
 
-class ShowInput(ChartInput):
+class ShowInput(Resumable, ChartInput):
+    pass
+
+
+class ShowValuesInput(KeysInput, ShowInput):
     pass
 
 
@@ -204,6 +231,14 @@ def _show_text(what: ShowWhat) -> Handler[ShowInput, ChartText]:
         return ChartText(chart=args.chart, content=await _show(args, ctx, what))
 
     return handler
+
+
+async def helm_show_values(args: ShowValuesInput, ctx: CallContext) -> ChartText:
+    content = await _show(args, ctx, "values")
+    if args.keys:
+        values = load_bounded(content, f"The values of {args.chart}")
+        content = dump_yaml(picked_values(values if isinstance(values, dict) else {}, args.keys) or {})
+    return ChartText(chart=args.chart, content=content)
 
 
 async def helm_show_chart(args: ShowInput, ctx: CallContext) -> ChartMetadata:
@@ -227,7 +262,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_lint",
-        description="Lint charts; reports each message.",
+        description="Lint charts; every message and warning helm printed.",
         input_model=LintInput,
         output_model=LintResult,
         annotations=LOCAL_READ_ONLY,
@@ -236,7 +271,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_template",
-        description="Render a chart locally (no install) as documents (paged).",
+        description="Render a chart locally (no install) as documents.",
         input_model=TemplateInput,
         output_model=Documents,
         annotations=READ_ONLY,
@@ -299,11 +334,11 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_show_values",
-        description="Show a chart's default values.yaml.",
-        input_model=ShowInput,
+        description="Show a chart's default values.yaml, or only some keys.",
+        input_model=ShowValuesInput,
         output_model=ChartText,
         annotations=READ_ONLY,
         category=Category.CHART,
-        handler=_show_text("values"),
+        handler=helm_show_values,
     ),
 ]

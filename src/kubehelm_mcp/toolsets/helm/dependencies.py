@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.helm.requests import DependencyFetchRequest
-from kubehelm_mcp.tooling import LOCAL_READ_ONLY, WRITES_IDEMPOTENT, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, WRITES_IDEMPOTENT, AnyTool, Category, Switch, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.dependency_sources import check_dependency_sources
 from kubehelm_mcp.toolsets.helm.remote import commands, existing_dir
@@ -17,13 +17,13 @@ from kubehelm_mcp.validators import ChartPath, LocalPath
 
 
 class ChartPathInput(HelmInput):
-    chart_path: ChartPath = Field(min_length=1, description="Chart directory.")
+    chart_path: ChartPath = Field(min_length=1)
 
 
 class FetchInput(ChartPathInput):
-    verify: bool = Field(False, description="Verify the downloaded charts' signatures.")
-    keyring: LocalPath | None = Field(None, description="Public keyring for verify.")
-    skip_refresh: bool = Field(False, description="Do not refresh repository indexes first.")
+    verify: Switch = Field(False)
+    keyring: LocalPath | None = Field(None)
+    skip_refresh: Switch = Field(False)
 
     @model_validator(mode="after")
     def _dependency_sources(self, info: ValidationInfo) -> FetchInput:
@@ -80,7 +80,7 @@ async def helm_env(args: HelmInput, ctx: CallContext) -> HelmEnv:
 TOOLS: list[AnyTool] = [
     Tool(
         name="helm_dependency_list",
-        description="List a chart's dependencies and whether each is present in charts/.",
+        description="List a chart's dependencies and whether each is in charts/.",
         input_model=ChartPathInput,
         output_model=DependencyList,
         annotations=LOCAL_READ_ONLY,
@@ -89,7 +89,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_dependency_update",
-        description="Update charts/ from Chart.yaml (and rewrite Chart.lock).",
+        description="Update charts/ from Chart.yaml (rewrites Chart.lock).",
         input_model=FetchInput,
         output_model=DependencyFetch,
         annotations=WRITES_IDEMPOTENT,
@@ -107,7 +107,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_env",
-        description="Show Helm's environment (paths of its config, cache and data).",
+        description="Helm's environment (its config, cache and data paths).",
         input_model=HelmInput,
         output_model=HelmEnv,
         annotations=LOCAL_READ_ONLY,

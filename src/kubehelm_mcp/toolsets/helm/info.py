@@ -7,12 +7,12 @@ import dataclasses
 from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.tooling import LOCAL_READ_ONLY, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, AnyTool, Category, Switch, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 
 
 class VersionInput(HelmInput):
-    short: bool = Field(False, description="Only the version number.")
+    short: Switch = Field(False, description="Only the version number.")
 
 
 class HelmVersion(ToolResult):

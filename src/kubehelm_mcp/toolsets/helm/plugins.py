@@ -24,13 +24,13 @@ from kubehelm_mcp.toolsets.helm.remote import commands, existing_file
 from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import CliText, CliWord, LocalPath, PluginSource
 
-PLUGIN_NAME = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Plugin name.")
+PLUGIN_NAME = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class PluginInstallInput(HelmInput):
-    url_or_path: PluginSource = Field(min_length=1, description="Plugin directory, archive, archive URL or VCS URL.")
-    version: CliText | None = Field(None, description="Version constraint (VCS sources).")
-    verify: bool | None = Field(None, description="v4: verify the signature (default true; false for unsigned).")
+    url_or_path: PluginSource = Field(min_length=1)
+    version: CliText | None = Field(None)
+    verify: bool | None = Field(None, description="v4; default true")
     keyring: LocalPath | None = Field(None, description="v4: public keyring for verify.")
 
 
@@ -126,7 +126,7 @@ async def helm_plugin_uninstall(args: PluginNameInput, ctx: CallContext) -> Plug
 TOOLS: list[AnyTool] = [
     Tool(
         name="helm_plugin_install",
-        description="Install a Helm plugin from a directory, archive (path or URL) or VCS URL.",
+        description="Install a Helm plugin from a directory, archive or VCS URL.",
         input_model=PluginInstallInput,
         output_model=PluginChanged,
         annotations=DESTRUCTIVE,
@@ -144,7 +144,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_plugin_update",
-        description="Update a plugin installed from a VCS repository to its latest version.",
+        description="Update plugins installed from VCS.",
         input_model=PluginNameInput,
         output_model=PluginChanged,
         annotations=DESTRUCTIVE,

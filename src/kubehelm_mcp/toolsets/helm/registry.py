@@ -7,19 +7,19 @@ from pydantic import Field
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import NotFound, ToolError
 from kubehelm_mcp.helm.requests import RegistryLoginRequest
-from kubehelm_mcp.tooling import LOCAL_DESTRUCTIVE, WRITES_IDEMPOTENT, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import LOCAL_DESTRUCTIVE, WRITES_IDEMPOTENT, AnyTool, Category, Switch, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.remote import TlsInput, access_denied, commands
 from kubehelm_mcp.validators import CliText, RegistryHost
 
-HOSTNAME = Field(min_length=1, pattern=r"^[^\s/]+$", description="Registry host[:port], without oci://.")
+HOSTNAME = Field(min_length=1, pattern=r"^[^\s/]+$", description="host[:port]")
 
 
 class LoginInput(TlsInput):
     hostname: RegistryHost = HOSTNAME
-    username: CliText = Field(min_length=1, description="Username.")
-    password: str = Field(min_length=1, description="Password or identity token (sent to helm on stdin).")
-    plain_http: bool = Field(False, description="Plain HTTP (insecure; v3 falls back to it by itself).")
+    username: CliText = Field(min_length=1)
+    password: str = Field(min_length=1, description="Or an identity token")
+    plain_http: Switch = Field(False, description="Plain HTTP (insecure; v3 falls back to it by itself).")
 
 
 class LogoutInput(HelmInput):
@@ -55,7 +55,7 @@ async def helm_registry_logout(args: LogoutInput, ctx: CallContext) -> RegistryL
 TOOLS: list[AnyTool] = [
     Tool(
         name="helm_registry_login",
-        description="Log in to an OCI registry (password goes to helm on stdin; stored in Helm's registry config).",
+        description="Log in to an OCI registry.",
         input_model=LoginInput,
         output_model=RegistryLogin,
         annotations=WRITES_IDEMPOTENT,
@@ -64,7 +64,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_registry_logout",
-        description="Log out of an OCI registry (removes its stored credentials).",
+        description="Log out of an OCI registry.",
         input_model=LogoutInput,
         output_model=RegistryLogin,
         annotations=LOCAL_DESTRUCTIVE,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import yaml
 from pydantic import Field
 
 from kubehelm_mcp.concurrency import gather
@@ -14,18 +13,31 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.helm.engine import ReleaseReader
 from kubehelm_mcp.helm.manifests import split_manifest
 from kubehelm_mcp.helm.models import HelmTarget, ReleaseMetadata, ReleaseRevision
-from kubehelm_mcp.tooling import READ_ONLY, RELEASES, AnyTool, Category, HelmValues, PagedResult, Tool, ToolResult
+from kubehelm_mcp.tooling import (
+    READ_ONLY,
+    RELEASES,
+    AnyTool,
+    Category,
+    HelmValues,
+    PagedResult,
+    Resumable,
+    Switch,
+    Tool,
+    ToolResult,
+)
 from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
 from kubehelm_mcp.toolsets.helm.inputs import PageInput, ReleaseInput, RevisionInput
+from kubehelm_mcp.toolsets.helm.value_keys import KeysInput, picked_values
 from kubehelm_mcp.toolsets.rendering import render_table
+from kubehelm_mcp.yamltext import dump_yaml
 
 
 class HistoryInput(ReleaseInput):
     max: int = Field(256, ge=1, le=10000, description="Newest revisions to show.")
 
 
-class ValuesGetInput(RevisionInput):
-    all: bool = Field(False, description="All computed values, chart defaults included.")
+class ValuesGetInput(Resumable, KeysInput, RevisionInput):
+    all: Switch = Field(False, description="Chart defaults too")
 
 
 class DocumentsGetInput(PageInput, RevisionInput):
@@ -46,7 +58,7 @@ class ReleaseValues(ToolResult):
     values: HelmValues = None  # redacted by the pipeline's shaping step
 
     def to_text(self) -> str:
-        body = yaml.safe_dump(self.values, sort_keys=False).strip() if self.values else "{}"
+        body = dump_yaml(self.values) if self.values else "{}"
         return "\n".join(filter(None, [body, self.truncated_note]))
 
 
@@ -76,7 +88,7 @@ class ReleaseAll(Documents):
             "values": self.values,
             "notes": self.notes,
         }
-        parts = [yaml.safe_dump(head, sort_keys=False, width=120).strip(), "MANIFEST:", super().to_text()]
+        parts = [dump_yaml(head), "MANIFEST:", super().to_text()]
         if self.hooks:
             parts += ["HOOKS:", Documents(items=self.hooks).to_text()]
         return "\n".join(parts)
@@ -94,7 +106,7 @@ async def helm_history(args: HistoryInput, ctx: CallContext) -> History:
 async def helm_get_values(args: ValuesGetInput, ctx: CallContext) -> ReleaseValues:
     reader, target = await _reader(args, ctx)
     values = await reader.values(target, args.release_name, args.revision, args.all)
-    return ReleaseValues(release_name=args.release_name, values=values)
+    return ReleaseValues(release_name=args.release_name, values=picked_values(values, args.keys))
 
 
 async def helm_get_manifest(args: DocumentsGetInput, ctx: CallContext) -> Documents:
@@ -152,7 +164,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_get_values",
-        description="Get a release's user values (all=true: computed values); credential-like keys redacted.",
+        description="Get a release's values (all: computed ones).",
         input_model=ValuesGetInput,
         output_model=ReleaseValues,
         annotations=READ_ONLY,
@@ -162,7 +174,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_get_manifest",
-        description="Get a release's rendered manifest as documents (paged).",
+        description="Get a release's rendered manifest as documents.",
         input_model=DocumentsGetInput,
         output_model=Documents,
         annotations=READ_ONLY,
@@ -192,7 +204,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_get_metadata",
-        description="Get a release's metadata: chart, version, app version, status, deploy time, labels.",
+        description="A release's chart, versions, status, deploy time and labels.",
         input_model=RevisionInput,
         output_model=MetadataResult,
         annotations=READ_ONLY,
@@ -202,7 +214,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_get_all",
-        description="Get everything about a release revision: metadata, values, notes, hooks and manifest.",
+        description="All of a release revision: metadata, values, notes, hooks, manifest.",
         input_model=DocumentsGetInput,
         output_model=ReleaseAll,
         annotations=READ_ONLY,

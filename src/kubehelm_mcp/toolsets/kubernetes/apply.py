@@ -14,7 +14,7 @@ from kubehelm_mcp.errors import Conflict, NotFound, ToolError
 from kubehelm_mcp.kube.clients import KubeCluster
 from kubehelm_mcp.kube.discovery import ResourceType
 from kubehelm_mcp.kube.manifests import parse_manifest, place
-from kubehelm_mcp.kube.mutations import FIELD_MANAGER, apply_object, create_object
+from kubehelm_mcp.kube.mutations import apply_object, create_object
 from kubehelm_mcp.kube.resources import get_object
 from kubehelm_mcp.tooling import OBJECTS, WRITES, AnyTool, Category, Target, Tool, ToolInput
 from kubehelm_mcp.toolsets.kubernetes.common import ChangeSet, ObjectChange, comparable
@@ -27,7 +27,7 @@ class ManifestInput(ToolInput):
     manifest: str = Field(
         min_length=1,
         max_length=MAX_MANIFEST_CHARS,
-        description="YAML or JSON; several objects separated by --- or in a List.",
+        description="YAML/JSON, one or more objects",
     )
 
     def target(self) -> Target:
@@ -35,8 +35,8 @@ class ManifestInput(ToolInput):
 
 
 class ApplyInput(ManifestInput):
-    dry_run: bool = Field(False, description="Validate on the server and show the diff; change nothing.")
-    force_conflicts: bool = Field(False, description="Take over fields another manager owns.")
+    dry_run: bool = Field(False, description="Preview the diff only")
+    force_conflicts: bool = Field(False, description="Take fields another manager owns.")
 
 
 @dataclass(frozen=True)
@@ -133,10 +133,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_apply_resource",
         touches=OBJECTS,
-        description=(
-            f"Create or update objects of any kind from a YAML/JSON manifest (server-side apply as "
-            f"'{FIELD_MANAGER}'); reports created/configured/unchanged with a diff; dry_run to preview."
-        ),
+        description="Create or update objects from a YAML/JSON manifest (server-side apply); each change with a diff.",
         input_model=ApplyInput,
         output_model=ChangeSet,
         annotations=WRITES,

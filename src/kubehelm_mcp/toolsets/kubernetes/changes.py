@@ -35,31 +35,29 @@ from kubehelm_mcp.validators import ObjectName
 
 
 class NamedInput(KindInput):
-    name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
+    name: ObjectName = Field(min_length=1, max_length=253)
 
     def target(self) -> Target:
         return replace(super().target(), names=(self.name,))
 
 
 class ScaleInput(NamedInput):
-    replicas: int = Field(ge=0, le=100000, description="Desired replica count.")
-    dry_run: bool = Field(False, description="Check on the server that the scale would succeed; change nothing.")
+    replicas: int = Field(ge=0, le=100000)
+    dry_run: bool = Field(False, description="Server dry run; change nothing.")
 
 
 class DeleteInput(NamedInput):
-    propagation_policy: Propagation | None = Field(None, description="Foreground, Background or Orphan.")
-    grace_period_seconds: int | None = Field(None, ge=0, le=86400, description="Seconds before a forced stop.")
-    dry_run: bool = Field(False, description="Check on the server that the deletion would succeed; delete nothing.")
+    propagation_policy: Propagation | None = None
+    grace_period_seconds: int | None = Field(None, ge=0, le=86400)
+    dry_run: bool = Field(False, description="Server dry run; delete nothing.")
 
 
 class PatchInput(NamedInput):
     patch: dict[str, Any] | list[dict[str, Any]] | str = Field(
-        description="An object (strategic, merge) or a list of operations (json), or either as YAML/JSON text."
+        description="Object (strategic, merge) or operation list (json); or as YAML/JSON text."
     )
-    patch_type: PatchType | None = Field(
-        None, description="strategic (default; merge for custom resources), merge (RFC 7386) or json (RFC 6902)."
-    )
-    dry_run: bool = Field(False, description="Validate on the server and show the diff; change nothing.")
+    patch_type: PatchType | None = Field(None, description="Default: strategic (merge for custom resources).")
+    dry_run: bool = Field(False, description="Preview the diff only")
 
 
 class ChangeResult(ToolResult):
@@ -149,7 +147,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_patch_resource",
         touches=OBJECTS,
-        description="Patch one object of any kind (strategic, merge or json patch); shows the diff; dry_run previews.",
+        description="Patch one object (strategic, merge or json patch); shows the diff.",
         input_model=PatchInput,
         output_model=ChangeSet,
         annotations=WRITES,
@@ -159,7 +157,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_scale_resource",
         touches=OBJECTS,
-        description="Set the replica count of a Deployment, StatefulSet, ReplicaSet or any kind with /scale.",
+        description="Set the replica count of any kind with /scale.",
         input_model=ScaleInput,
         output_model=ChangeResult,
         annotations=WRITES_IDEMPOTENT,

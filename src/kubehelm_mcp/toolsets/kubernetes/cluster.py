@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.kube.access import AccessQuery, can_i
+from kubehelm_mcp.kube.access import AccessQuery, Someone, can_i
 from kubehelm_mcp.kube.health import NodeHealth, Probe, cluster_health
 from kubehelm_mcp.kube.top import read_metrics, usage
+from kubehelm_mcp.kube.whoami import named, who_am_i
 from kubehelm_mcp.tooling import (
     NAMESPACE,
     READ_ONLY,
@@ -61,19 +63,52 @@ async def get_cluster_health(args: ToolInput, ctx: CallContext) -> ClusterHealth
     )
 
 
+# namespace/name, namespace:name or system:serviceaccount:namespace:name; a bare name is in the call's namespace
+_SERVICE_ACCOUNT = re.compile(
+    r"(?:system:serviceaccount:)?(?:(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)[/:])?(?P<name>[a-z0-9]([-.a-z0-9]*[a-z0-9])?)"
+)
+
+
 class CanIInput(ToolInput):
     verb: str = Field(
         min_length=1, max_length=64, pattern=r"^([a-z]+|\*)$", description="e.g. get, list, create, delete, *."
     )
-    resource: str = Field(
-        min_length=1, max_length=253, description="Plural, kind or plural.group, e.g. pods, Deployment, jobs.batch."
-    )
+    resource: str = Field(min_length=1, max_length=253, description="e.g. pods, jobs.batch")
     name: ObjectName | None = Field(None, max_length=253, description="One object's name.")
     subresource: str | None = Field(None, max_length=64, description="e.g. log, exec, scale.")
+    user: str | None = Field(None, min_length=1, max_length=253, description="Check this user, not yourself.")
+    groups: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(
+        default_factory=list, max_length=32, description="Check with these groups."
+    )
+    service_account: str | None = Field(None, max_length=253, description="namespace/name")
+
+    @field_validator("service_account")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not _SERVICE_ACCOUNT.fullmatch(value):
+            raise ValueError("must be namespace/name (or a name in the call's namespace)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> CanIInput:
+        if self.user and self.service_account:
+            raise ValueError("pass user or service_account, not both")
+        return self
+
+    def someone(self, namespace: str) -> Someone | None:
+        """Whom to check: None for the caller's own identity."""
+        if self.service_account:
+            found = _SERVICE_ACCOUNT.fullmatch(self.service_account)
+            assert found is not None  # checked by _account
+            return Someone.service_account(found["ns"] or namespace, found["name"], tuple(self.groups))
+        if self.user or self.groups:
+            return Someone.person(self.user, tuple(self.groups))
+        return None
 
 
 class AccessResult(ToolResult):
     allowed: bool
+    identity: str  # who was checked
     verb: str
     resource: str
     namespace: str | None = None
@@ -82,18 +117,26 @@ class AccessResult(ToolResult):
     def to_text(self) -> str:
         where = f" in namespace {self.namespace}" if self.namespace else " (cluster-wide)"
         reason = f": {self.reason}" if self.reason else ""
-        return f"{'yes' if self.allowed else 'no'} - {self.verb} {self.resource}{where}{reason}"
+        return f"{'yes' if self.allowed else 'no'} - {self.verb} {self.resource}{where}, as {self.identity}{reason}"
 
 
 async def check_access(args: CanIInput, ctx: CallContext) -> AccessResult:
-    cluster = await ctx.cluster()
-    query = AccessQuery(args.verb, args.resource, args.name, args.subresource, await ctx.namespace())
-    answer = await can_i(cluster, query)
+    cluster, namespace = await ctx.cluster(), await ctx.namespace()
+    query = AccessQuery(args.verb, args.resource, args.name, args.subresource, namespace)
+    asker = await who_am_i(cluster, ctx.target)
+    someone = args.someone(namespace)
+    answer = await can_i(cluster, query, someone, asker)
+    identity = asker if someone is None else named(someone.user, someone.groups)
     resource = f"{answer.resource}.{answer.group}" if answer.group and answer.group != "*" else answer.resource
     resource += f"/{args.subresource}" if args.subresource else ""
     resource += f" '{args.name}'" if args.name else ""
     return AccessResult(
-        allowed=answer.allowed, verb=args.verb, resource=resource, namespace=answer.namespace, reason=answer.reason
+        allowed=answer.allowed,
+        identity=identity,
+        verb=args.verb,
+        resource=resource,
+        namespace=answer.namespace,
+        reason=answer.reason,
     )
 
 
@@ -141,7 +184,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_cluster_health",
         touches=Touches(kinds=("nodes",), namespaced=False),
-        description="Cluster health: apiserver readyz/livez checks, node conditions, server version.",
+        description="Cluster health: apiserver checks, node conditions, version.",
         input_model=ToolInput,
         output_model=ClusterHealth,
         annotations=READ_ONLY,
@@ -151,7 +194,9 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_can_i",
         touches=NAMESPACE,
-        description="Check whether the current identity may do a verb on a resource (like kubectl auth can-i).",
+        description=(
+            "kubectl auth can-i: may you (named in the answer), or a given user, groups or ServiceAccount, do a verb?"
+        ),
         input_model=CanIInput,
         output_model=AccessResult,
         annotations=READ_ONLY,
@@ -161,7 +206,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_top_pods",
         touches=Touches(kinds=("pods",)),
-        description="CPU (millicores) and memory (MiB) per pod, from metrics.k8s.io.",
+        description="CPU (millicores) and memory (MiB) per pod.",
         input_model=TopPodsInput,
         output_model=Usage,
         annotations=READ_ONLY,
@@ -171,7 +216,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_top_nodes",
         touches=Touches(kinds=("nodes",), namespaced=False),
-        description="CPU (millicores) and memory (MiB) per node, from metrics.k8s.io.",
+        description="CPU (millicores) and memory (MiB) per node.",
         input_model=ToolInput,
         output_model=Usage,
         annotations=READ_ONLY,

@@ -7,7 +7,6 @@ import json
 from dataclasses import replace
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from kubehelm_mcp.context import CallContext
@@ -15,15 +14,14 @@ from kubehelm_mcp.errors import NotFound
 from kubehelm_mcp.kube.clients import KubeCluster
 from kubehelm_mcp.kube.discovery import ResourceType
 from kubehelm_mcp.tooling import Target, ToolInput, ToolResult, WriteStates
+from kubehelm_mcp.yamltext import dump_yaml, dump_yaml_all
 
 Output = Literal["summary", "yaml", "json"]
 
 
 class KindInput(ToolInput):
-    kind: str = Field(
-        min_length=1, max_length=253, description="Kind, plural or short name, e.g. Deployment, pods, cm."
-    )
-    api_version: str | None = Field(None, description="group/version to disambiguate, e.g. apps/v1.")
+    kind: str = Field(min_length=1, max_length=253, description="e.g. Deployment, cm")
+    api_version: str | None = Field(None)
 
     def target(self) -> Target:
         return replace(super().target(), kind=self.kind, api_version=self.api_version)
@@ -47,7 +45,7 @@ async def explain_not_found(cluster: KubeCluster, rt: ResourceType, namespace: s
 def render_objects(objects: list[dict[str, Any]], output: Output) -> str:
     if output == "json":
         return json.dumps(objects[0] if len(objects) == 1 else objects, separators=(",", ":"))
-    return yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False, width=120).strip()
+    return dump_yaml_all(objects)
 
 
 # Fields that change on every write and say nothing about what changed.
@@ -65,7 +63,7 @@ def object_diff(before: dict[str, Any] | None, after: dict[str, Any] | None, lab
     """A unified diff of two objects' YAML, like kubectl diff."""
 
     def lines(obj: dict[str, Any] | None) -> list[str]:
-        text = yaml.safe_dump(comparable(obj), sort_keys=False, default_flow_style=False, width=120) if obj else ""
+        text = dump_yaml(comparable(obj)) + "\n" if obj else ""
         return text.splitlines(keepends=True)
 
     diff = difflib.unified_diff(lines(before), lines(after), f"{label} (live)", f"{label} ({after_label})")

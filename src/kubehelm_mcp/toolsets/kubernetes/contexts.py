@@ -84,7 +84,7 @@ async def current_context(args: ToolInput, ctx: CallContext) -> CurrentContext:
 
 
 class SwitchInput(ToolInput):
-    name: ContextName = Field(min_length=1, max_length=253, description="Context to use for the rest of this session.")
+    name: ContextName = Field(min_length=1, max_length=253)
 
 
 async def switch_context(args: SwitchInput, ctx: CallContext) -> CurrentContext:
@@ -110,7 +110,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_get_current_context",
-        description="Show the context, cluster and default namespace this session uses.",
+        description="The context, cluster and default namespace this session uses.",
         input_model=ToolInput,
         output_model=CurrentContext,
         annotations=LOCAL_READ_ONLY,
@@ -119,7 +119,7 @@ TOOLS: list[AnyTool] = [
     ),
     Tool(
         name="k8s_switch_context",
-        description="Use another kubeconfig context for the rest of this session (other clients are unaffected).",
+        description="Use another kubeconfig context for the rest of this session.",
         input_model=SwitchInput,
         output_model=CurrentContext,
         annotations=LOCAL_READ_ONLY,

@@ -94,10 +94,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_create_resource",
         touches=OBJECTS,
-        description=(
-            "Create objects of any kind from a YAML/JSON manifest; fails if one exists. "
-            "All are validated by a server dry run before any is created."
-        ),
+        description=("Create objects from a YAML/JSON manifest; fails if one exists."),
         input_model=ManifestInput,
         output_model=ChangeSet,
         annotations=WRITES,

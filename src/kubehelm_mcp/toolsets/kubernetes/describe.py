@@ -7,24 +7,26 @@ import textwrap
 from dataclasses import replace
 from typing import Any
 
-import yaml
 from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.errors import Forbidden, NotFound
-from kubehelm_mcp.kube.events import object_events
+from kubehelm_mcp.kube.events import condense, object_events
 from kubehelm_mcp.kube.resources import age, get_object
-from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, AnyTool, Category, Target, Tool, ToolResult
+from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, AnyTool, Category, Resumable, Target, Tool, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import KindInput, explain_not_found, resolve_kind
 from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import ObjectName
+from kubehelm_mcp.yamltext import dump_yaml
 
 MAX_ANNOTATION_CHARS = 200
-MAX_EVENTS = 30
+MAX_EVENTS = 30  # distinct events shown
+EVENTS_READ = 300  # newest events read, before repeats and routine ones are folded away
 EVENT_COLUMNS = ["type", "reason", "last_seen", "from", "message"]
+_EVENT_FIELDS = frozenset([*EVENT_COLUMNS, "count", "time"])
 
 
-class DescribeInput(KindInput):
+class DescribeInput(Resumable, KindInput):
     name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
 
     def target(self) -> Target:
@@ -66,7 +68,7 @@ class DescribeResult(ToolResult):
         for key, value in obj.items():
             if key in ("apiVersion", "kind", "metadata"):
                 continue
-            rendered = yaml.safe_dump(value, sort_keys=False, default_flow_style=False, width=120).rstrip()
+            rendered = dump_yaml(value)
             if isinstance(value, dict | list) and value:
                 lines.append(f"{key[:1].upper()}{key[1:]}:\n{textwrap.indent(rendered, '  ')}")
             else:
@@ -106,12 +108,14 @@ async def describe_resource(args: DescribeInput, ctx: CallContext) -> DescribeRe
     events: list[dict[str, Any]] = []
     omitted, events_error = 0, None
     try:
-        page = await object_events(cluster.api, obj, namespaced=rt.namespaced, newest=MAX_EVENTS)
+        page = await object_events(cluster.api, obj, namespaced=rt.namespaced, newest=EVENTS_READ)
     except Forbidden as exc:  # RBAC may allow the object but not its events
         events_error = exc.message
     else:
-        events = [{k: v for k, v in row.items() if k not in ("namespace", "object")} for row in page.rows]
-        omitted = page.matched - len(events)
+        condensed = condense(page.rows)
+        shown = condensed[-MAX_EVENTS:]
+        events = [{k: v for k, v in row.items() if k in _EVENT_FIELDS} for row in shown]
+        omitted = len(condensed) - len(shown) + page.matched - len(page.rows)
     return DescribeResult(
         kind=rt.kind,
         api_version=rt.api_version,
@@ -128,7 +132,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_describe_resource",
         touches=OBJECTS,
-        description="Describe one object of any kind: metadata, owners, spec, status and its recent events.",
+        description="Describe one object of any kind: metadata, owners, spec, status, recent events.",
         input_model=DescribeInput,
         output_model=DescribeResult,
         annotations=READ_ONLY,

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.kube.mutations import FIELD_MANAGER
 from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, AnyTool, Category, Tool
 from kubehelm_mcp.toolsets.kubernetes.apply import ApplyMode, ManifestInput, apply_objects
 from kubehelm_mcp.toolsets.kubernetes.common import ChangeSet
 
 
 class DiffInput(ManifestInput):
-    force_conflicts: bool = Field(False, description="Diff as if taking over fields another manager owns.")
+    force_conflicts: bool = Field(False, description="As if taking fields another manager owns.")
 
 
 async def diff_manifest(args: DiffInput, ctx: CallContext) -> ChangeSet:
@@ -25,10 +24,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_diff_resource",
         touches=OBJECTS,
-        description=(
-            f"Unified diff, per object, of what applying a YAML/JSON manifest would change "
-            f"(server-side apply dry run as '{FIELD_MANAGER}'); changes nothing."
-        ),
+        description="What applying a YAML/JSON manifest would change, per object (server-side dry run).",
         input_model=DiffInput,
         output_model=ChangeSet,
         annotations=READ_ONLY,

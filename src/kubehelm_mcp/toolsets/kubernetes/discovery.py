@@ -10,8 +10,8 @@ from kubehelm_mcp.toolsets.rendering import render_table
 
 
 class ApiResourcesInput(ToolInput):
-    api_group: str | None = Field(None, description="Only this API group ('' for core).")
-    namespaced: bool | None = Field(None, description="Only namespaced (true) or cluster-scoped (false) kinds.")
+    api_group: str | None = Field(None, description="'' for core")
+    namespaced: bool | None = None
 
 
 class ApiResource(BaseModel):
@@ -72,7 +72,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_api_resources",
         touches=NAMESPACE,
-        description="List the kinds the cluster serves (CRDs included), like kubectl api-resources.",
+        description="The kinds the cluster serves (kubectl api-resources).",
         input_model=ApiResourcesInput,
         output_model=ApiResourceList,
         annotations=READ_ONLY,

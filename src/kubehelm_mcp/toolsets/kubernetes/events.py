@@ -16,10 +16,10 @@ from kubehelm_mcp.validators import ObjectName
 
 class EventsInput(ToolInput):
     all_namespaces: bool = Field(False, description="Events of every namespace.")
-    kind: str | None = Field(None, description="Only events about objects of this kind, e.g. Pod, deploy.")
-    name: ObjectName | None = Field(None, max_length=253, description="Only events about objects with this name.")
+    kind: str | None = Field(None, description="e.g. Pod")
+    name: ObjectName | None = Field(None, max_length=253)
     event_type: Literal["Normal", "Warning"] | None = Field(None, description="Warning shows only problems.")
-    limit: int = Field(100, ge=1, le=1000, description="How many of the newest events to show.")
+    limit: int = Field(100, ge=1, le=1000)
 
     def target(self) -> Target:
         names = (self.name,) if self.name else ()
@@ -66,7 +66,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_list_events",
         touches=Touches(kinds=("events",), named=True),
-        description="Recent events, newest first: a namespace or all, filtered by kind, name or type (Warning).",
+        description="Recent events, newest first, filtered by kind, name or type.",
         input_model=EventsInput,
         output_model=EventList,
         annotations=READ_ONLY,

@@ -12,29 +12,39 @@ from kubehelm_mcp.context import CallContext
 from kubehelm_mcp.kube.logs import LogQuery, grep_lines, keep_newest, read_log_lines
 from kubehelm_mcp.kube.pods import pick_container, read_pod, require_running
 from kubehelm_mcp.kube.streams import exec_command
-from kubehelm_mcp.tooling import DESTRUCTIVE, READ_ONLY, AnyTool, Category, Target, Tool, ToolInput, ToolResult, Touches
+from kubehelm_mcp.paging import Cursor, decode_cursor, encode_cursor
+from kubehelm_mcp.tooling import (
+    DESTRUCTIVE,
+    READ_ONLY,
+    AnyTool,
+    Category,
+    Resumable,
+    Target,
+    Tool,
+    ToolInput,
+    ToolResult,
+    Touches,
+)
 from kubehelm_mcp.validators import LabelName, ObjectName
 
 # Room in the response budget for everything but the log or output itself.
-RESULT_OVERHEAD = 768
+RESULT_OVERHEAD = 1024
 
 
 class PodInput(ToolInput):
-    name: ObjectName = Field(min_length=1, max_length=253, description="Pod name.")
-    container: LabelName | None = Field(
-        None, max_length=253, description="Container; default: the pod's only/default one."
-    )
+    name: ObjectName = Field(min_length=1, max_length=253)
+    container: LabelName | None = Field(None, max_length=253)
 
     def target(self) -> Target:
         return replace(super().target(), names=(self.name,))
 
 
-class LogsInput(PodInput):
-    tail_lines: int = Field(200, ge=1, le=10000, description="How many newest lines to read.")
-    since_seconds: int | None = Field(None, ge=1, description="Only lines newer than this many seconds.")
-    previous: bool = Field(False, description="The previous (restarted) container's log.")
-    timestamps: bool = Field(False, description="Prefix lines with their timestamp.")
-    grep: str | None = Field(None, max_length=500, description="Regex: keep only matching lines.")
+class LogsInput(Resumable, PodInput):
+    tail_lines: int = Field(200, ge=1, le=10000)
+    since_seconds: int | None = Field(None, ge=1)
+    previous: bool = Field(False)
+    timestamps: bool = False
+    grep: str | None = Field(None, max_length=500, description="Regex lines must match.")
 
     @field_validator("grep")
     @classmethod
@@ -61,8 +71,8 @@ class PodLogs(ToolResult):
         notes = [self.truncated_note] if self.truncated_note else []
         if self.dropped_lines:
             notes.append(
-                f"[{self.dropped_lines} older line(s) dropped to fit the response budget; "
-                "narrow with grep, tail_lines or since_seconds]"
+                f"[{self.dropped_lines} older line(s) not shown to fit the response budget; "
+                "continue_token pages back through them, or narrow with grep, tail_lines or since_seconds]"
             )
         return "\n".join([*notes, self.log or ""])
 
@@ -73,7 +83,14 @@ async def get_pod_logs(args: LogsInput, ctx: CallContext) -> PodLogs:
     container = pick_container(pod, args.container)
     query = LogQuery(container, args.tail_lines, args.since_seconds, args.previous, args.timestamps)
     lines = grep_lines(await read_log_lines(cluster.api, namespace, args.name, query), args.grep)
-    kept, dropped = keep_newest(lines, max(ctx.settings.output.max_response_bytes - RESULT_OVERHEAD, 0))
+    # Newest first, as one reads a log: a page holds the newest lines that fit, and its continue
+    # token (how many newest lines were shown) pages back through the older ones.
+    shown = decode_cursor(args.continue_token).skip
+    older = lines[: max(len(lines) - shown, 0)]
+    output = ctx.settings.output
+    room = max(output.max_response_bytes - RESULT_OVERHEAD, 0)
+    # keep_newest counts each line twice (text and structured copy); the text form sends it once
+    kept, dropped = keep_newest(older, room if output.result_format == "structured" else 2 * room)
     return PodLogs(
         pod=args.name,
         namespace=namespace,
@@ -81,14 +98,15 @@ async def get_pod_logs(args: LogsInput, ctx: CallContext) -> PodLogs:
         lines=len(kept),
         dropped_lines=dropped,
         log="\n".join(kept) if kept else None,
+        continue_token=encode_cursor(Cursor(skip=shown + len(kept))) if dropped else None,
     )
 
 
 class ExecInput(PodInput):
     command: list[Annotated[str, Field(max_length=4096)]] = Field(
-        min_length=1, max_length=256, description='Program and arguments, run without a shell, e.g. ["ls", "/"].'
+        min_length=1, max_length=256, description='argv, no shell, e.g. ["ls", "/"]'
     )
-    timeout_seconds: int = Field(30, ge=1, le=300, description="Stop waiting after this many seconds.")
+    timeout_seconds: int = Field(30, ge=1, le=300)
 
     def requested_wait(self) -> float:
         return float(self.timeout_seconds)
@@ -148,7 +166,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_pod_logs",
         touches=Touches(kinds=("pods/log",)),
-        description="Read a container's log (newest lines; grep filter; previous instance).",
+        description="A container's log: newest lines, grep, previous instance.",
         input_model=LogsInput,
         output_model=PodLogs,
         annotations=READ_ONLY,
@@ -158,7 +176,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_exec_pod",
         touches=Touches(kinds=("pods/exec",)),
-        description="Run a command (argv list, no shell) in a pod's container; returns exit code, stdout, stderr.",
+        description="Run a command (no shell) in a pod's container.",
         input_model=ExecInput,
         output_model=ExecResult,
         annotations=DESTRUCTIVE,

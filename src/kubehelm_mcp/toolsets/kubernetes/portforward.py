@@ -27,27 +27,27 @@ from kubehelm_mcp.validators import ObjectName
 
 
 class ForwardInput(ToolInput):
-    local_port: int | None = Field(None, ge=1, le=65535, description="Port on 127.0.0.1; default: a free one.")
+    local_port: int | None = Field(None, ge=1, le=65535)
 
 
 class PodForwardInput(ForwardInput):
-    name: ObjectName = Field(min_length=1, max_length=253, description="Pod name.")
-    port: int = Field(ge=1, le=65535, description="Port in the pod.")
+    name: ObjectName = Field(min_length=1, max_length=253)
+    port: int = Field(ge=1, le=65535)
 
     def target(self) -> Target:
         return replace(super().target(), names=(self.name,))
 
 
 class ServiceForwardInput(ForwardInput):
-    name: ObjectName = Field(min_length=1, max_length=253, description="Service name.")
-    port: int = Field(ge=1, le=65535, description="Service port.")
+    name: ObjectName = Field(min_length=1, max_length=253)
+    port: int = Field(ge=1, le=65535)
 
     def target(self) -> Target:
         return replace(super().target(), names=(self.name,))
 
 
 class StopInput(ToolInput):
-    id: str = Field(min_length=1, max_length=64, description="Forward id, e.g. pf-1.")
+    id: str = Field(min_length=1, max_length=64, description="e.g. pf-1")
 
 
 class ForwardInfo(BaseModel):
@@ -122,7 +122,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_port_forward_pod",
         touches=Touches(kinds=("pods/portforward",)),
-        description="Forward a local 127.0.0.1 port to a pod port until stopped; returns the address.",
+        description="Forward a 127.0.0.1 port to a pod port until stopped.",
         input_model=PodForwardInput,
         output_model=ForwardResult,
         annotations=WRITES,
@@ -132,7 +132,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_port_forward_service",
         touches=Touches(kinds=("services", "pods/portforward")),
-        description="Forward a local 127.0.0.1 port to a Service port (via one Running pod) until stopped.",
+        description="Forward a 127.0.0.1 port to a Service port until stopped.",
         input_model=ServiceForwardInput,
         output_model=ForwardResult,
         annotations=WRITES,

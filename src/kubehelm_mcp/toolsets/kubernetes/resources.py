@@ -12,7 +12,7 @@ from kubehelm_mcp.errors import NotFound
 from kubehelm_mcp.kube.paths import Segment, column_text, parse_path, pick
 from kubehelm_mcp.kube.resources import DEFAULT_PAGE_SIZE, ListQuery, get_object, list_objects, list_rows
 from kubehelm_mcp.paging import Cursor, decode_cursor, encode_cursor
-from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, AnyTool, Category, PagedResult, Target, Tool, ToolResult
+from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, AnyTool, Category, PagedResult, Resumable, Target, Tool, ToolResult
 from kubehelm_mcp.toolsets.kubernetes.common import (
     KindInput,
     Output,
@@ -25,31 +25,28 @@ from kubehelm_mcp.validators import FieldSelector, LabelSelector, ObjectName
 
 FieldPaths = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=300)]] | None,
-    Field(
-        max_length=30, description="Only these paths, e.g. status.phase, spec.containers[0].image; columns in summary."
-    ),
+    Field(max_length=30, description="e.g. spec.containers[0].image"),
 ]
 # Kept in every picked object: it says what the object is (and lets Secrets be recognised and redacted).
 IDENTITY = [parse_path(p) for p in ("apiVersion", "kind", "metadata.name", "metadata.namespace")]
 PICKED = "picked"  # the key of a summary row's picked object
 
 
-class GetInput(KindInput):
-    name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
-    output: Output = Field("yaml", description="yaml (default), json, or a one-line summary.")
+class GetInput(Resumable, KindInput):
+    name: ObjectName = Field(min_length=1, max_length=253)
+    output: Output = Field("yaml", description="summary: one kubectl row")
     fields: FieldPaths = None
 
     def target(self) -> Target:
         return replace(super().target(), names=(self.name,))
 
 
-class ListInput(KindInput):
-    output: Output = Field("summary", description="summary (default, kubectl columns), yaml or json.")
+class ListInput(Resumable, KindInput):
+    output: Output = Field("summary", description="summary: kubectl columns")
     label_selector: LabelSelector | None = Field(None, description="e.g. app=web,tier!=cache")
     field_selector: FieldSelector | None = Field(None, description="e.g. status.phase=Running")
-    all_namespaces: bool = Field(False, description="List across all namespaces.")
-    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=5000, description="Page size.")
-    continue_token: str | None = Field(None, description="From a previous result, to get the next page.")
+    all_namespaces: bool = False
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=5000)
     fields: FieldPaths = None
 
     def target(self) -> Target:
@@ -201,7 +198,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_get_resource",
         touches=OBJECTS,
-        description="Get one object of any kind (CRDs too) as YAML, JSON or a summary row; fields picks paths.",
+        description="Get one object of any kind (CRDs too) as YAML, JSON or a summary row.",
         input_model=GetInput,
         output_model=ResourceResult,
         annotations=READ_ONLY,
@@ -211,7 +208,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_list_resources",
         touches=OBJECTS,
-        description="List objects of any kind with kubectl's columns; selectors, paging, all namespaces, fields.",
+        description="List objects of any kind (CRDs too) with kubectl's columns.",
         input_model=ListInput,
         output_model=ResourceList,
         annotations=READ_ONLY,

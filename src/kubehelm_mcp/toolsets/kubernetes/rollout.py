@@ -22,22 +22,20 @@ ReadAction = Literal["status", "history"]
 
 
 class RolloutTarget(KindInput):
-    kind: str = Field(
-        "Deployment", min_length=1, max_length=253, description="Deployment (default), StatefulSet or DaemonSet."
-    )
-    name: ObjectName = Field(min_length=1, max_length=253, description="Object name.")
+    kind: str = Field("Deployment", min_length=1, max_length=253)
+    name: ObjectName = Field(min_length=1, max_length=253)
 
     def target(self) -> Target:
         return replace(super().target(), names=(self.name,))
 
 
 class RolloutReadInput(RolloutTarget):
-    action: ReadAction = Field("status", description="status (default) or history.")
+    action: ReadAction = "status"
 
 
 class RolloutInput(RolloutTarget):
-    action: Action = Field("status", description="status (default), restart, undo or history.")
-    to_revision: int | None = Field(None, ge=1, description="undo: the revision to go back to; default the previous.")
+    action: Action = "status"
+    to_revision: int | None = Field(None, ge=1, description="undo: default the previous")
 
 
 class RevisionRow(BaseModel):
@@ -138,10 +136,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_rollout",
         touches=OBJECTS,
-        description=(
-            "Rollout status, history, restart or undo of a Deployment, StatefulSet or DaemonSet "
-            "(restart and undo replace pods: they need --allow-destructive)."
-        ),
+        description="Rollout status, history, restart or undo (both destructive) of a workload.",
         input_model=RolloutInput,
         output_model=RolloutResult,
         annotations=DESTRUCTIVE,
@@ -152,7 +147,7 @@ TOOLS: list[AnyTool] = [
     Tool(
         name="k8s_rollout_status",
         touches=OBJECTS,
-        description="Rollout status or revision history of a Deployment, StatefulSet or DaemonSet (read-only).",
+        description="Rollout status or history of a Deployment, StatefulSet or DaemonSet (read-only).",
         input_model=RolloutReadInput,
         output_model=RolloutResult,
         annotations=READ_ONLY,

@@ -1,0 +1,1 @@
+"""`kubehelm-mcp gateway`: many MCP servers behind one authenticated HTTP endpoint."""
