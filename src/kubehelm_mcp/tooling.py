@@ -206,7 +206,8 @@ class ToolResult(BaseModel):
     part: Part | None = None
 
     def to_text(self) -> str:
-        data = self.model_dump(mode="json", exclude_none=True)
+        """The body; the truncation note and continue token follow it, said once by the shaping step."""
+        data = self.model_dump(mode="json", exclude_none=True, exclude={"truncated_note", "continue_token"})
         return dump_yaml(data)
 
 

@@ -88,13 +88,12 @@ def sanitize_result(result: ToolResult, *, reveal_secrets: bool) -> ToolResult:
 
 
 def _with_footer(result: ToolResult, body: str) -> str:
-    """The note and the continue token always reach the reader, whatever the tool's to_text prints."""
-    lines = [body]
-    if result.truncated_note and result.truncated_note not in body:
-        lines.append(result.truncated_note)
-    if result.continue_token and result.continue_token not in body:
-        lines.append(f"continue_token: {result.continue_token}")
-    return "\n".join(lines)
+    """The one place the note and the continue token are written into the text (to_text renders
+    only the body), so every tool's reader gets them, once, in the same words."""
+    footer = [result.truncated_note] if result.truncated_note else []
+    if result.continue_token:
+        footer.append(f"continue_token: {result.continue_token}")
+    return "\n".join([body, *footer])
 
 
 def _line_end(data: bytes, start: int, end: int) -> int:

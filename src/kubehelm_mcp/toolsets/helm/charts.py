@@ -114,7 +114,7 @@ class ChartText(ToolResult):
     content: str | None = None
 
     def to_text(self) -> str:
-        return "\n".join(filter(None, [self.content or "(empty)", self.truncated_note]))
+        return self.content or "(empty)"
 
 
 class ChartMetadata(ToolResult):

@@ -17,7 +17,7 @@ class Documents(PagedResult):
     def to_text(self) -> str:
         if not self.items:
             return "No documents."
-        return "\n".join(filter(None, [render_documents(self.items), self.truncated_note]))
+        return render_documents(self.items)
 
 
 def page_of(docs: list[dict[str, Any]], continue_token: str | None) -> dict[str, Any]:

@@ -50,7 +50,7 @@ class History(PagedResult):
     def to_text(self) -> str:
         rows = [dataclasses.asdict(r) for r in self.items]
         table = render_table(["revision", "updated", "status", "chart", "app_version", "description"], rows)
-        return "\n".join(filter(None, [table, self.truncated_note]))
+        return table
 
 
 class ReleaseValues(ToolResult):
@@ -59,7 +59,7 @@ class ReleaseValues(ToolResult):
 
     def to_text(self) -> str:
         body = dump_yaml(self.values) if self.values else "{}"
-        return "\n".join(filter(None, [body, self.truncated_note]))
+        return body
 
 
 class ReleaseNotes(ToolResult):

@@ -59,7 +59,7 @@ class ReleaseList(PagedResult):
             return "No releases found."
         rows = [dataclasses.asdict(r) for r in self.items]
         table = render_table(["name", "namespace", "revision", "updated", "status", "chart", "app_version"], rows)
-        return "\n".join(filter(None, [table, self.truncated_note]))
+        return table
 
 
 class ReleaseStatusResult(ToolResult):

@@ -134,4 +134,4 @@ class ChangeSet(ToolResult):
             action = f"failed: {item.error}" if item.error else item.action
             lines.append(f"{item.label} {action}")  # no colon: "token: x" would read as a credential
         diff = self.diff
-        return "\n".join([*lines, *([diff] if diff else []), *filter(None, [self.truncated_note])])
+        return "\n".join([*lines, *([diff] if diff else [])])

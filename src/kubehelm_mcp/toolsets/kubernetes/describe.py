@@ -83,7 +83,7 @@ class DescribeResult(ToolResult):
             lines.append(f"Events:\n{table}{older}")
         else:
             lines.append("Events:       <none>")
-        return "\n".join([*lines, *filter(None, [self.truncated_note])])
+        return "\n".join(lines)
 
 
 def _pairs(mapping: dict[str, Any] | None, limit: int | None = None) -> str:

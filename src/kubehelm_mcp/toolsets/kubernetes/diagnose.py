@@ -122,7 +122,7 @@ class Diagnosis(ToolResult):
             head = self.subjects[0]
             return f"{head.object} is healthy: {head.status}."
         lines = [line for s in self.subjects for line in _subject_lines(s)]
-        return "\n".join([*lines, *(self.notes or []), *filter(None, [self.truncated_note])])
+        return "\n".join([*lines, *(self.notes or [])])
 
 
 async def _release_subjects(args: DiagnoseInput, ctx: CallContext, scene: Scene) -> list[Subject]:

@@ -37,12 +37,7 @@ class ApiResourceList(PagedResult):
             }
             for r in self.items
         ]
-        return "\n".join(
-            filter(
-                None,
-                [render_table(["name", "shortnames", "apiversion", "namespaced", "kind"], rows), self.truncated_note],
-            )
-        )
+        return render_table(["name", "shortnames", "apiversion", "namespaced", "kind"], rows)
 
 
 async def api_resources(args: ApiResourcesInput, ctx: CallContext) -> ApiResourceList:

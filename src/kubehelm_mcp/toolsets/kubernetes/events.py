@@ -47,7 +47,7 @@ class EventList(ToolResult):
                 body += f"\n({len(self.items)} newest of {self.matched} matching; raise limit or filter for more)"
             if not self.complete:
                 body += f"\n(only {MAX_SCANNED} events were read from the server; filter to narrow)"
-        return "\n".join(filter(None, [body, self.truncated_note]))
+        return body
 
 
 async def get_events(args: EventsInput, ctx: CallContext) -> EventList:

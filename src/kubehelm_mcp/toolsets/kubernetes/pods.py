@@ -68,7 +68,7 @@ class PodLogs(ToolResult):
     def to_text(self) -> str:
         if not self.lines:
             return f"No log lines from container '{self.container}' of pod '{self.pod}' match the request."
-        notes = [self.truncated_note] if self.truncated_note else []
+        notes = []
         if self.dropped_lines:
             notes.append(
                 f"[{self.dropped_lines} older line(s) not shown to fit the response budget; "

@@ -113,12 +113,9 @@ class ResourceList(PagedResult):
                 if self.output == "yaml"
                 else render_objects([{"items": self.items}], "json")
             )
-        footer = [line for line in (self.truncated_note,) if line]
-        if self.continue_token:
-            footer.append(f"continue_token: {self.continue_token}")
         if self.remaining_item_count:
-            footer.append(f"{self.remaining_item_count} more item(s) on the server after this page.")
-        return "\n".join([body, *footer])
+            return f"{body}\n{self.remaining_item_count} more item(s) on the server after this page."
+        return body
 
 
 async def get_resource(args: GetInput, ctx: CallContext) -> ResourceResult:

@@ -73,7 +73,7 @@ class RolloutResult(ToolResult):
                 for r in self.revisions
             ]
             lines.append(render_table(["revision", "change_cause", "images"], rows))
-        return "\n".join([*lines, *filter(None, [self.truncated_note])])
+        return "\n".join(lines)
 
 
 def _rows(history: list[Revision]) -> list[RevisionRow]:
