@@ -97,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
 
             image = ensure_image(fetch=True)
             print(f"[testcluster] server image {image.tag} ({human_size(image.size)})", file=sys.stderr)
+            from .mcpruntimes import ensure_runtimes  # the mcp-server chart's image and packages
+
+            runtimes = ensure_runtimes(fetch=True)
+            print(
+                f"[testcluster] runtimes image {runtimes.image.tag} ({human_size(runtimes.image.size)})",
+                file=sys.stderr,
+            )
         return 0
     if args.command == "env":
         print("\n".join(_env_lines(binaries)))

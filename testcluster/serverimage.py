@@ -78,14 +78,14 @@ def image_dir() -> Path:
     return path
 
 
-def _digest(parts: Iterable[bytes]) -> str:
+def digest(parts: Iterable[bytes]) -> str:
     hasher = hashlib.sha256()
     for part in parts:
         hasher.update(hashlib.sha256(part).digest())
     return hasher.hexdigest()[:16]
 
 
-def _file_sha(path: Path) -> bytes:
+def file_sha(path: Path) -> bytes:
     hasher = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -94,7 +94,7 @@ def _file_sha(path: Path) -> bytes:
 
 
 @contextlib.contextmanager
-def _build_lock() -> Iterator[None]:
+def build_lock() -> Iterator[None]:
     """One build at a time across test sessions and scripts/build-image (blocking)."""
     with open(image_dir() / "build.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -104,7 +104,7 @@ def _build_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _buildah(*args: str | os.PathLike[str]) -> list[str | os.PathLike[str]]:
+def buildah(*args: str | os.PathLike[str]) -> list[str | os.PathLike[str]]:
     root = image_dir() / "buildah"
     return [
         "buildah",
@@ -124,20 +124,20 @@ def _log_file() -> Path:
 
 def base_key() -> str:
     recipe = [SUITE, "essential", *BASE_PACKAGES, MERGED_USR_HOOK, *DPKG_EXCLUDES]
-    return _digest([" ".join(recipe).encode(), APT_SOURCES.read_bytes()])
+    return digest([" ".join(recipe).encode(), APT_SOURCES.read_bytes()])
 
 
 def base_tag() -> str:
     return f"{BASE_REPO}:{SUITE}-{base_key()}"
 
 
-def _image_exists(tag: str) -> bool:
-    return subprocess.run(_buildah("inspect", "--type", "image", tag), capture_output=True).returncode == 0
+def image_exists(tag: str) -> bool:
+    return subprocess.run(buildah("inspect", "--type", "image", tag), capture_output=True).returncode == 0
 
 
 def _ensure_base(fetch: bool) -> str:
     tag = base_tag()
-    if _image_exists(tag):
+    if image_exists(tag):
         return tag
     rootfs = image_dir() / f"base-{base_key()}.tar"
     if not rootfs.exists():
@@ -162,13 +162,13 @@ def _ensure_base(fetch: bool) -> str:
         )
         os.replace(staged, rootfs)
     log(f"committing the base {tag}")
-    container = capture(_buildah("from", "--pull-never", "scratch")).strip()
+    container = capture(buildah("from", "--pull-never", "scratch")).strip()
     try:
-        run(_buildah("add", container, rootfs, "/"), log_file=_log_file())
-        run(_buildah("config", "--env", "LANG=C.UTF-8", "--cmd", "python3", container), log_file=_log_file())
-        run(_buildah("commit", "--rm", container, tag), log_file=_log_file())
+        run(buildah("add", container, rootfs, "/"), log_file=_log_file())
+        run(buildah("config", "--env", "LANG=C.UTF-8", "--cmd", "python3", container), log_file=_log_file())
+        run(buildah("commit", "--rm", container, tag), log_file=_log_file())
     except BaseException:
-        subprocess.run(_buildah("rm", container), capture_output=True)
+        subprocess.run(buildah("rm", container), capture_output=True)
         raise
     for stale in image_dir().glob("base-*.tar"):
         if stale != rootfs:
@@ -180,7 +180,7 @@ def _ensure_base(fetch: bool) -> str:
 
 
 def wheels_key() -> str:
-    return _digest([(REPO / "pyproject.toml").read_bytes(), EXTRAS.encode(), f"{sys.version_info[:2]}".encode()])
+    return digest([(REPO / "pyproject.toml").read_bytes(), EXTRAS.encode(), f"{sys.version_info[:2]}".encode()])
 
 
 def _ensure_wheels(fetch: bool) -> Path:
@@ -228,10 +228,10 @@ def _sources() -> list[Path]:
 def image_key(base: str, wheels: Path, helm: dict[str, Path]) -> str:
     parts = [base.encode(), EXTRAS.encode()]
     for path in _sources():
-        parts += [str(path.relative_to(REPO)).encode(), _file_sha(path)]
+        parts += [str(path.relative_to(REPO)).encode(), file_sha(path)]
     parts += [name.encode() for name in sorted(p.name for p in wheels.iterdir())]
-    parts += [_file_sha(helm[major]) for major in ("v3", "v4")]
-    return _digest(parts)
+    parts += [file_sha(helm[major]) for major in ("v3", "v4")]
+    return digest(parts)
 
 
 def _stage_context(dest: Path, wheels: Path, helm: dict[str, Path]) -> None:
@@ -275,7 +275,7 @@ def ensure_image(fetch: bool = False) -> ServerImage:
     fetch=True may reach Debian and PyPI for the base and the wheelhouse; tests call it with
     fetch=False and fail with ImageInputsMissing rather than touch a registry.
     """
-    with _build_lock():
+    with build_lock():
         _ensure_tools(fetch)
         helm = ensure_helm_paths()
         base = _ensure_base(fetch)
@@ -305,7 +305,7 @@ def _build(tag: str, archive: Path, wheels: Path, helm: dict[str, Path]) -> None
         log(f"buildah bud {tag} (offline)")
         created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         run(
-            _buildah(
+            buildah(
                 "bud",
                 "--isolation=chroot",
                 "--pull-never",
@@ -325,7 +325,7 @@ def _build(tag: str, archive: Path, wheels: Path, helm: dict[str, Path]) -> None
         )
     staged = archive.with_suffix(".tmp")
     staged.unlink(missing_ok=True)
-    run(_buildah("push", tag, f"docker-archive:{staged}:{tag}"), log_file=_log_file())
+    run(buildah("push", tag, f"docker-archive:{staged}:{tag}"), log_file=_log_file())
     os.replace(staged, archive)
     _prune(keep_tag=tag, keep_archive=archive)
 
@@ -335,12 +335,12 @@ def _prune(keep_tag: str, keep_archive: Path) -> None:
     for stale in image_dir().glob("kubehelm-mcp-*.tar"):
         if stale != keep_archive:
             stale.unlink()
-    listed = capture(_buildah("images", "--format", "{{.Name}}:{{.Tag}}", "--filter", f"reference={IMAGE_REPO}"))
-    listed += capture(_buildah("images", "--format", "{{.Name}}:{{.Tag}}", "--filter", f"reference={BASE_REPO}"))
+    listed = capture(buildah("images", "--format", "{{.Name}}:{{.Tag}}", "--filter", f"reference={IMAGE_REPO}"))
+    listed += capture(buildah("images", "--format", "{{.Name}}:{{.Tag}}", "--filter", f"reference={BASE_REPO}"))
     for name in listed.split():
         if name not in (keep_tag, base_tag()):
-            subprocess.run(_buildah("rmi", "-f", name), capture_output=True)
-    subprocess.run(_buildah("rmi", "--prune"), capture_output=True)  # dangling build stages
+            subprocess.run(buildah("rmi", "-f", name), capture_output=True)
+    subprocess.run(buildah("rmi", "--prune"), capture_output=True)  # dangling build stages
 
 
 def import_into_node(image: ServerImage, ctr: Path, socket: Path) -> None:

@@ -5,10 +5,6 @@ passthrough to an apiserver that trusts the same OIDC issuer."""
 from __future__ import annotations
 
 import json
-import ssl
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +20,7 @@ from testcluster import pki
 from tests.conftest import HttpServer, start_http_server, stop_http_server
 from tests.support.cli import run
 from tests.support.mcp import bearer_client, call_error, call_ok
-from tests.support.oidc import AUDIENCE, Issuer
+from tests.support.oidc import AUDIENCE, Issuer, trusting_apiserver_args, wait_until_trusted
 from tests.support.rbac import bound_role, reader_account
 from tests.support.token_exchange import TokenEndpoint
 
@@ -312,21 +308,6 @@ metadata: {{name: carols, namespace: {TEAM}}}
 {bound_role(RELEASES, "release-reader", rules("secrets", "get", "list"), groups=("release-readers",))}"""
 
 
-def wait_until_trusted(plane: ControlPlane, token: str, timeout: float = 60.0) -> None:
-    """The apiserver sets its OIDC verifier up in the background: poll until a token is accepted."""
-    context = ssl.create_default_context(cafile=str(plane.ca_file))
-    deadline = time.monotonic() + timeout
-    while True:
-        request = urllib.request.Request(f"{plane.server}/api", headers={"Authorization": f"Bearer {token}"})
-        try:
-            with urllib.request.urlopen(request, context=context, timeout=5):
-                return
-        except urllib.error.HTTPError as error:
-            if error.code != 401 or time.monotonic() > deadline:
-                raise AssertionError(f"the apiserver does not accept the issuer's token: HTTP {error.code}") from None
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def trusting_plane(
     test_binaries: Any, helm_binaries: dict[str, Path], tmp_path_factory: Any
@@ -340,14 +321,7 @@ def trusting_plane(
         plane = ControlPlane.start(
             None,
             test_binaries,
-            apiserver_args=[
-                f"--oidc-issuer-url={issuer.url}",
-                f"--oidc-client-id={AUDIENCE}",
-                f"--oidc-ca-file={ca.cert}",
-                "--oidc-username-claim=sub",
-                "--oidc-username-prefix=-",
-                "--oidc-groups-claim=groups",
-            ],
+            apiserver_args=trusting_apiserver_args(issuer, ca.cert),
         )
         try:
             plane.kubectl("apply", "-f", "-", stdin=PASSTHROUGH_RBAC)

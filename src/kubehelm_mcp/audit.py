@@ -105,12 +105,15 @@ class AuditLog:
         duration: float,
         identity: str,
         scope: CallScope | None = None,
+        cluster: str | None = None,
     ) -> None:
         """A finished tool call; cluster and namespace as the call named them, else their defaults; with
-        `kinds` and `namespaces` from the call's scope when it was worked out (a tool that reaches a cluster)."""
+        `kinds` and `namespaces` from the call's scope when it was worked out (a tool that reaches a cluster).
+        `cluster`: the clusters the call resolved to by name (comma-separated for a fleet-wide call)."""
         if not self.enabled:
             return
-        cluster, namespace = self._cluster_and_namespace(arguments or {}, session_context)
+        worked_out, namespace = self._cluster_and_namespace(arguments or {}, session_context)
+        cluster = _clip(cluster) if cluster else worked_out
         self._write(
             "call",
             caller,

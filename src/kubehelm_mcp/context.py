@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from kubehelm_mcp.caller import Caller
+from kubehelm_mcp.clusters.provider import ClusterProvider
 from kubehelm_mcp.helm.models import HelmTarget
 from kubehelm_mcp.helm.service import HelmService
 from kubehelm_mcp.kube.clients import ClientPool, KubeCluster
@@ -43,6 +44,8 @@ class CallContext:
     forwards: PortForwards  # the server's port-forwards: they outlive the call that opened them
     report_progress: ProgressReporter = field(default=_no_progress)
     files: ServerFiles = field(default_factory=ServerFiles)  # the server's own credential files
+    provider: ClusterProvider | None = None  # where the clusters a call may name come from
+    reach: Callable[[str], Awaitable[KubeCluster]] | None = None  # another cluster, as this call's caller
 
     def read_file(self, path: str, what: str) -> bytes:
         """A caller's local file, checked and size-capped on the descriptor it is read from."""
@@ -50,6 +53,12 @@ class CallContext:
 
     async def cluster(self) -> KubeCluster:
         return await self.clients.get(self.target)
+
+    async def other_cluster(self, name: str) -> KubeCluster:
+        """A cluster other than the call's own, under the same identity rules (capi_cluster_health)."""
+        if self.reach is None:
+            raise RuntimeError("this call context reaches no other cluster")
+        return await self.reach(name)
 
     async def namespace(self) -> str:
         """The namespace argument, else the server's --namespace, else the context's default."""

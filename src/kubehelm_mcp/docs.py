@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from kubehelm_mcp import settings as settings_module
 from kubehelm_mcp.schemas import input_schema
-from kubehelm_mcp.server import INSTRUCTIONS
+from kubehelm_mcp.server import instructions
 from kubehelm_mcp.tooling import FLAGS_INPUT, AnyTool, ClusterCredentials, KubeconfigCredential
 from kubehelm_mcp.toolsets import all_tools
 
@@ -122,7 +122,11 @@ def tools_markdown(tools: list[AnyTool] | None = None) -> str:
         "The inputs most tools share are described once, in the instructions the server gives every",
         "client at the handshake, rather than on each tool:",
         "",
-        f"> {INSTRUCTIONS}",
+        f"> {instructions('kubeconfig')}",
+        "",
+        "With `--cluster-provider capi` the first sentence names `cluster` instead of `context`:",
+        "",
+        f"> {instructions('capi')}",
         "",
         "Every tool also accepts these inputs when the setting in the third column is on:",
         "",

@@ -22,7 +22,7 @@ from typing import Any
 
 from kubehelm_mcp.errors import InvalidInput
 from kubehelm_mcp.helm.homes import helm_credential_paths
-from kubehelm_mcp.kube.kubeconfig import kubeconfig_paths, load_kubeconfig_file
+from kubehelm_mcp.kube.kubeconfig import kubeconfig_paths, load_kubeconfig_file, private_directory
 from kubehelm_mcp.settings import Settings
 
 SENSITIVE_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-")
@@ -37,8 +37,14 @@ FileId = tuple[int, int]
 FileReader = Callable[[str, str], bytes]  # (path, what it is) -> its bytes, or a refusal
 
 
+def _within(path: str, root: str) -> bool:
+    """`under` on normalised path text: string tests, not Path objects (this runs on every path a
+    call names, several times each)."""
+    return path == root or path.startswith(root if root.endswith("/") else root + "/")
+
+
 def under(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+    return _within(str(path), str(root))
 
 
 def _resolved(path: Path) -> Path | None:
@@ -75,7 +81,8 @@ class ServerFiles:
     ids: frozenset[FileId] = frozenset()
 
     def holds(self, resolved: Path, found: os.stat_result | None) -> bool:
-        if resolved in self.paths or any(under(resolved, tree) for tree in self.trees):
+        text = str(resolved)
+        if resolved in self.paths or any(_within(text, str(tree)) for tree in self.trees):
             return True
         return found is not None and (found.st_dev, found.st_ino) in self.ids
 
@@ -132,16 +139,18 @@ def refusal(
 ) -> str | None:
     """Why no tool may read or write `resolved` (the end of a sentence about the path), or None."""
     secret_dirs = SECRET_DIRS if kubeconfig else (*SECRET_DIRS, ".kube")
+    text = str(resolved)
     if (
-        str(resolved) in SENSITIVE_FILES
-        or any(under(resolved, Path(tree)) for tree in SENSITIVE_TREES)
-        or any(part in secret_dirs for part in resolved.parts)
+        text in SENSITIVE_FILES
+        or any(_within(text, tree) for tree in SENSITIVE_TREES)
+        or any(part in secret_dirs for part in text.split("/"))
     ):
         return f"leads to {resolved}, a place the server never reads or writes"
-    if files.holds(resolved, found):
+    private = private_directory()  # kubeconfigs built from Secrets and callers' files (kube/kubeconfig.py)
+    if files.holds(resolved, found) or (private is not None and under(resolved, private)):
         return f"leads to {resolved}, one of the server's own credential files, which no tool reads or writes"
     roots = [r for root in settings.files.allowed_paths if (r := _resolved(Path(root))) is not None]
-    if roots and not any(under(resolved, root) for root in roots):
+    if roots and not any(_within(text, str(root)) for root in roots):
         return "is outside the server's --allowed-paths"
     return None
 
@@ -174,23 +183,37 @@ MAX_CHART_ENTRIES = 20_000  # files and directories of a local chart directory t
 def chart_tree_refusal(root: Path, settings: Settings, files: ServerFiles) -> str | None:
     """Helm follows symlinks inside a chart directory (`.Files.Get`, templates, values.yaml): a
     chart holding a link to a place no tool may read would render that file into the answer. Why
-    the tree is refused (the end of a sentence about it), or None; a file or archive is not a tree."""
+    the tree is refused (the end of a sentence about it), or None; a file or archive is not a tree.
+
+    Every entry is looked at on every call (a tree can change between two calls); the walk reads
+    each directory once and tells links apart by the directory entry's type, without a stat per file."""
     if not root.is_dir():
         return None
     seen = 0
-    for directory, dirs, names in os.walk(root):  # links are not followed: each is judged here instead
-        for name in [*dirs, *names]:
+    pending = [str(root)]
+    while pending:  # links are not followed: each is judged here instead
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError:  # unreadable: helm cannot read it either (os.walk skipped it the same way)
+            continue
+        for entry in entries:
             seen += 1
             if seen > MAX_CHART_ENTRIES:
                 return f"holds more than {MAX_CHART_ENTRIES} files, more than a chart directory the server reads"
-            entry = Path(directory, name)
-            if not entry.is_symlink():
-                continue
-            target = _resolved(entry)
-            reason = "cannot be resolved" if target is None else refusal(target, settings, files, stat_of(target))
-            if reason:
-                return f"holds the symlink {entry.relative_to(root)}, which {reason}"
+            if entry.is_symlink():
+                reason = _link_refusal(Path(entry.path), settings, files)
+                if reason:
+                    return f"holds the symlink {Path(entry.path).relative_to(root)}, which {reason}"
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
     return None
+
+
+def _link_refusal(entry: Path, settings: Settings, files: ServerFiles) -> str | None:
+    target = _resolved(entry)
+    return "cannot be resolved" if target is None else refusal(target, settings, files, stat_of(target))
 
 
 def _opened_path(descriptor: int, path: str) -> Path:

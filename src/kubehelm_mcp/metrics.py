@@ -28,6 +28,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.cluster_calls = Counter(
+            "kubehelm_mcp_cluster_calls",
+            "Tool calls by the cluster they named (`cluster`, or each of a fleet-wide call's) and outcome.",
+            ["cluster", "outcome"],
+            registry=self.registry,
+        )
         self.in_flight = Gauge("kubehelm_mcp_tool_calls_in_flight", "Tool calls running now.", registry=self.registry)
         self.auth = Counter(
             "kubehelm_mcp_auth",

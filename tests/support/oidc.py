@@ -7,7 +7,10 @@ import base64
 import hashlib
 import hmac
 import json
+import ssl
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from testcluster.controlplane import ControlPlane
 
 from tests.support.loopback import LocalHttpServer, send_json
 
@@ -113,3 +117,31 @@ def forged(header: dict[str, Any], claims: dict[str, Any], hmac_secret: bytes | 
 
 def public_pem(key: PrivateKey) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def trusting_apiserver_args(issuer: Issuer, ca_file: Path) -> list[str]:
+    """kube-apiserver flags that trust `issuer` (served over https with a certificate from ca_file):
+    user names are the token's sub, groups its groups claim."""
+    return [
+        f"--oidc-issuer-url={issuer.url}",
+        f"--oidc-client-id={AUDIENCE}",
+        f"--oidc-ca-file={ca_file}",
+        "--oidc-username-claim=sub",
+        "--oidc-username-prefix=-",
+        "--oidc-groups-claim=groups",
+    ]
+
+
+def wait_until_trusted(plane: ControlPlane, token: str, timeout: float = 60.0) -> None:
+    """The apiserver sets its OIDC verifier up in the background: poll until a token is accepted."""
+    context = ssl.create_default_context(cafile=str(plane.ca_file))
+    deadline = time.monotonic() + timeout
+    while True:
+        request = urllib.request.Request(f"{plane.server}/api", headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=5):
+                return
+        except urllib.error.HTTPError as error:
+            if error.code != 401 or time.monotonic() > deadline:
+                raise AssertionError(f"the apiserver does not accept the issuer's token: HTTP {error.code}") from None
+        time.sleep(0.5)

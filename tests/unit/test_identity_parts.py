@@ -70,7 +70,9 @@ class Exchanger:
     def __init__(self) -> None:
         self.seen: list[str] = []
 
-    async def exchange(self, subject_token: str, subject_expires_at: float | None = None) -> ExchangedToken:
+    async def exchange(
+        self, subject_token: str, subject_expires_at: float | None = None, audience: str | None = None
+    ) -> ExchangedToken:
         self.seen.append(subject_token)
         return ExchangedToken("exchanged-token", 4000.0)
 

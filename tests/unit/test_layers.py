@@ -16,6 +16,18 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("kubehelm_mcp.kube", ("mcp", "mcp_types", "kubehelm_mcp.pipeline", "kubehelm_mcp.web", "kubehelm_mcp.toolsets")),
     ("kubehelm_mcp.helm", ("mcp", "mcp_types", "kubehelm_mcp.pipeline", "kubehelm_mcp.web", "kubehelm_mcp.toolsets")),
     ("kubehelm_mcp.pipeline", ("kubehelm_mcp.web", "kubehelm_mcp.server", "kubehelm_mcp.cli")),
+    # cluster providers build on kube/: the pipeline and the capi toolset use them, never the reverse
+    (
+        "kubehelm_mcp.clusters",
+        (
+            "mcp",
+            "mcp_types",
+            "kubehelm_mcp.pipeline",
+            "kubehelm_mcp.toolsets",
+            "kubehelm_mcp.web",
+            "kubehelm_mcp.server",
+        ),
+    ),
     ("kubehelm_mcp.server", ("kubehelm_mcp.web", "kubehelm_mcp.cli")),  # web/ builds on server.py, not back
     # the gateway relays to other MCP servers: it reuses web/ and telemetry, never the tool server
     (

@@ -43,7 +43,7 @@ def test_defaults() -> None:
     s = load_settings(parse(), environ={})
     assert (s.server.transport, s.http.host, s.http.port, s.http.path) == ("stdio", "127.0.0.1", 8080, "/mcp")
     assert not s.policy.read_only and not s.policy.allow_destructive and not s.kube.per_call_credentials
-    assert s.server.toolsets == ("kubernetes", "helm")
+    assert s.server.toolsets == ("kubernetes", "helm", "capi")
 
 
 def test_environment_then_flags_win() -> None:
@@ -90,7 +90,8 @@ GROUP_SIZES = {
     "auth": 9,
     "identity": 10,
     "kube": 6,
-    "policy": 12,
+    "clusters": 6,
+    "policy": 14,
     "output": 3,
     "files": 3,
     "helm": 6,
@@ -133,7 +134,7 @@ def test_secrets_stay_out_of_the_repr() -> None:
 def test_server_group_checks_its_toolsets() -> None:
     assert ServerSettings().problems() == []
     assert ServerSettings(toolsets=("kubernetes", "terraform")).problems() == [
-        "Unknown toolset(s) terraform; choose from kubernetes, helm."
+        "Unknown toolset(s) terraform; choose from kubernetes, helm, capi."
     ]
 
 

@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 
 from kubehelm_mcp.errors import InvalidInput
+from kubehelm_mcp.helm.manifests import split_manifest
 from kubehelm_mcp.paging import Cursor, decode_cursor, encode_cursor
 from kubehelm_mcp.pipeline.sanitize import LAST_APPLIED, sanitize
 from kubehelm_mcp.pipeline.scrub import scrub
 from kubehelm_mcp.pipeline.shaping import Form, Shaped, shape
 from kubehelm_mcp.tooling import PagedResult, ToolResult
+from kubehelm_mcp.toolsets.helm.documents import Documents, page_of
 
 
 class Items(PagedResult):
@@ -174,3 +176,39 @@ def test_small_results_pass_unchanged() -> None:
     shaped = shape(Blob(name="small", body="hi"), Form(budget=10_000, structured=True))
     assert shaped.structured == {"name": "small", "body": "hi"}
     assert shape(Blob(name="small", body="hi"), Form(budget=10_000)).structured is None
+
+
+def test_sanitize_returns_what_it_leaves_unchanged_and_copies_what_it_changes() -> None:
+    plain = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}
+    noisy = {"kind": "ConfigMap", "metadata": {"name": "n", "managedFields": [{}]}}
+    secret = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "djE="}}
+    both = [plain, noisy, secret]
+    cleaned = sanitize(both)
+    assert cleaned is not both and cleaned[0] is plain
+    assert cleaned[1] is not noisy and "managedFields" in noisy["metadata"]  # the input is never changed
+    assert cleaned[2]["data"] == {"k": "[REDACTED]"} and secret["data"] == {"k": "djE="}
+    assert sanitize([plain]) == [plain] and sanitize(both[:1])[0] is plain
+    assert sanitize(secret, reveal_secrets=True) is secret
+
+
+def test_rendered_documents_are_shown_as_rendered_unless_sanitising_changed_them() -> None:
+    manifest = (
+        "---\n# Source: c/templates/cm.yaml\n# kept: a comment of the template\n"
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {port: "80"}\n'
+        "---\n# Source: c/templates/secret.yaml\napiVersion: v1\nkind: Secret\n"
+        "metadata: {name: s}\nstringData: {password: hunter2-hunter2}\n"
+    )
+    result = Documents(**page_of(split_manifest(manifest, verbatim=True), None))
+    text = shape(result, Form(budget=65536)).text
+    assert (
+        '# kept: a comment of the template\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {port: "80"}'
+        in text
+    )
+    assert "hunter2" not in text and "password: '[REDACTED]'" in text  # the Secret: sanitised, then written anew
+    structured = shape(result, Form(budget=65536, structured=True)).structured
+    assert structured is not None and structured["items"][0]["object"] == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cm"},
+        "data": {"port": "80"},
+    }

@@ -11,7 +11,7 @@ import pytest
 
 from kubehelm_mcp import create_client
 from kubehelm_mcp.schemas import input_schema
-from kubehelm_mcp.server import INSTRUCTIONS
+from kubehelm_mcp.server import PROVIDER_HIDDEN_INPUTS, instructions
 from kubehelm_mcp.tooling import FLAGS_INPUT, switches
 from kubehelm_mcp.toolsets import all_tools
 from kubehelm_mcp.toolsets.helm.lifecycle import UpgradeInput
@@ -34,19 +34,21 @@ async def _listed() -> list[dict[str, Any]]:
 
 async def test_tools_list_fits_its_limits() -> None:
     tools = await _listed()
-    assert len(tools) == len(all_tools())
+    assert len(tools) == len([t for t in all_tools() if t.cluster_provider is None])  # capi_* need capi
     assert _bytes({"tools": tools}) <= WIRE_LIMIT
     model_part = [{k: t[k] for k in ("name", "description", "inputSchema")} for t in tools]
     assert _bytes(model_part) <= MODEL_LIMIT
 
 
 def test_shared_inputs_are_said_once_in_the_instructions() -> None:
-    for name in ("context", "namespace", "helm_version", "continue_token", "k8s_diagnose"):
-        assert name in INSTRUCTIONS
-    for tool in all_tools():
-        schema = input_schema(tool.input_model, tool.hidden_inputs)
-        for shared in ("context", "namespace", "helm_version", "continue_token"):
-            assert "description" not in schema["properties"].get(shared, {}), (tool.name, shared)
+    for provider, cluster in (("kubeconfig", "context"), ("capi", "cluster_selector")):
+        for name in (cluster, "clusters", "namespace", "helm_version", "continue_token", "k8s_diagnose"):
+            assert name in instructions(provider), (provider, name)
+        for tool in all_tools():
+            schema = input_schema(tool.input_model, tool.hidden_inputs | PROVIDER_HIDDEN_INPUTS[provider])
+            shared = ("context", "cluster", "clusters", "cluster_selector", "namespace", "helm_version")
+            for name in (*shared, "continue_token"):
+                assert "description" not in schema["properties"].get(name, {}), (tool.name, name)
 
 
 def test_flags_name_the_switches_and_turn_them_on() -> None:

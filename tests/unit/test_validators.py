@@ -141,6 +141,28 @@ def test_allowed_paths_confine_local_paths(tmp_path: Path) -> None:
     assert "outside the server's --allowed-paths" in (check(settings, path=str(tmp_path / ".." / "x")) or "")
 
 
+def test_a_chart_directory_is_refused_for_a_link_anywhere_in_it(tmp_path: Path) -> None:
+    """Every entry of the tree is judged, however deep; a linked directory is judged, not entered."""
+    chart = tmp_path / "web"
+    (chart / "templates" / "files" / "deep").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    assert check(chart=str(chart)) is None
+    (chart / "templates" / "files" / "ok.txt").symlink_to(chart / "Chart.yaml")  # a link inside the chart is fine
+    assert check(chart=str(chart)) is None
+    (chart / "templates" / "files" / "deep" / "k").symlink_to(Path.home() / ".ssh" / "id_rsa")
+    message = check(chart=str(chart)) or ""
+    assert "holds the symlink templates/files/deep/k, which leads to" in message and "never reads" in message
+    (chart / "templates" / "files" / "deep" / "k").unlink()
+    (chart / "templates" / "proc").symlink_to("/proc/self")
+    assert "holds the symlink templates/proc" in (check(chart=str(chart)) or "")
+    settings = Settings(allowed_paths=(str(chart),))
+    (chart / "templates" / "proc").unlink()
+    (chart / "out").symlink_to(tmp_path)
+    assert "holds the symlink out, which is outside the server's --allowed-paths" in (
+        check(settings, chart=str(chart)) or ""
+    )
+
+
 def test_allowed_hosts_permit_named_hosts_and_networks() -> None:
     by_cidr = Settings(allowed_hosts=("127.0.0.0/8",))
     by_glob = Settings(allowed_hosts=("local*",))

@@ -53,8 +53,12 @@ class Asks:
         finally:
             self._calls.remove(ctx)
 
-    def _asker(self) -> ServerRequestContext[Any, Any] | None:
-        if len({id(connection_of(c)) for c in self._calls}) != 1:
+    def sole_caller(self) -> ServerRequestContext[Any, Any] | None:
+        """The newest call in flight when every call in flight comes from one client session, else None."""
+        if not self._calls:
+            return None
+        last = connection_of(self._calls[-1])
+        if any(connection_of(c) is not last for c in self._calls):
             return None
         return self._calls[-1]
 
@@ -68,7 +72,7 @@ class Asks:
 
     async def _relay(self, request: Any, result_type: Any, needs: ClientCapabilities) -> Any:
         what = request.method
-        ctx = self._asker()
+        ctx = self.sole_caller()
         if ctx is None:
             return ErrorData(
                 code=INVALID_REQUEST,

@@ -22,6 +22,8 @@ from mcp_types import (
     CONNECTION_CLOSED,
     CallToolResult,
     ListToolsResult,
+    LoggingLevel,
+    LoggingMessageNotification,
     PaginatedRequestParams,
     PromptListChangedNotification,
     ResourceListChangedNotification,
@@ -34,6 +36,7 @@ from mcp_types import (
 from kubehelm_mcp.gateway.asks import Asks
 from kubehelm_mcp.gateway.backends import backend_client
 from kubehelm_mcp.gateway.config import ServerConfig, Supervision
+from kubehelm_mcp.gateway.logs import ChildLogs
 
 log = logging.getLogger("kubehelm_mcp.gateway")
 # Children are spoken to in the handshake era on purpose (backends.py), where ping is the health check.
@@ -85,6 +88,7 @@ class Child:
         self.last_used = time.monotonic()
         self.listeners: list[Listener] = []
         self.asks = Asks(config.name)  # the child's sampling and elicitation, to the client of its call
+        self.logs = ChildLogs(config.name, self.asks)  # its log lines, to its clients
         self._client: Client | None = None  # set while ready
         self._connected: Client | None = None  # set from the handshake on
         self._ready = anyio.Event()
@@ -158,6 +162,7 @@ class Child:
                     await client.send_ping()
                     self.capabilities = client.server_capabilities
                     self.tools = await self._list_tools(client)
+                    await self._apply_log_level(client)  # a restarted child logs as its clients asked
                     started.set()
                     self._client = client
                     self._connections += 1
@@ -200,8 +205,24 @@ class Child:
             if not cursor:
                 return tools
 
+    async def _apply_log_level(self, client: Client) -> None:
+        level = self.logs.wanted
+        if level is not None and self.capabilities is not None and self.capabilities.logging is not None:
+            await client.session.set_logging_level(level)
+
+    async def set_log_level(self, ctx: Any, level: LoggingLevel) -> None:
+        """A client session's logging/setLevel: recorded for it, and the child set to the level its
+        sessions want (a child that is down gets it when it is back)."""
+        before = self.logs.wanted
+        self.logs.set_level(ctx, level)
+        client = self._client
+        if client is not None and self.logs.wanted != before:
+            await self.request(self._apply_log_level)
+
     async def _on_message(self, message: Any) -> None:
-        if isinstance(message, ToolListChangedNotification):
+        if isinstance(message, LoggingMessageNotification):
+            await self.logs.relay(message.params)
+        elif isinstance(message, ToolListChangedNotification):
             client = self._connected
             if client is not None:
                 try:

@@ -27,6 +27,7 @@ from mcp.server.subscriptions import (
 )
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    CallToolRequest,
     CallToolRequestParams,
     CallToolResult,
     EmptyResult,
@@ -40,8 +41,10 @@ from mcp_types import (
     Prompt,
     ReadResourceRequestParams,
     ReadResourceResult,
+    SetLevelRequestParams,
     Tool,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from kubehelm_mcp import __version__
 from kubehelm_mcp.audit import AuditLog
@@ -59,6 +62,8 @@ from kubehelm_mcp.web.principal import AuthFailure
 log = logging.getLogger("kubehelm_mcp.gateway")
 
 Pools = Callable[[], dict[str, ServerPool]]
+# What a relayed call answers when a draining gateway cut it off (made once: it is the same for every call).
+SHUTTING_DOWN = error_result("The gateway is shutting down and cancelled the call; retry on another replica.")
 
 
 class GatewayServer(Server[Any]):
@@ -85,8 +90,14 @@ def _caller(ctx: ServerRequestContext[Any, Any]) -> Caller:
     )
 
 
-def session_key(ctx: ServerRequestContext[Any, Any]) -> str:
-    return str(id(connection_of(ctx)))
+def session_key(connection: Any) -> str:
+    return str(id(connection))
+
+
+def session_of(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    """The client session a request belongs to; None for a 2026-07-28 request, which has none."""
+    connection = connection_of(ctx)
+    return None if connection.protocol_version in MODERN_PROTOCOL_VERSIONS else session_key(connection)
 
 
 def access_refusal(config: ServerConfig, principal: Principal | None) -> str | None:
@@ -114,12 +125,13 @@ class SessionRegistry:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         connection = connection_of(ctx)
-        if connection not in self.connections:
+        # A 2026-07-28 request is a connection of its own: it hears of changes on subscriptions/listen.
+        if connection not in self.connections and connection.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             self.connections.add(connection)
             exit_stack = getattr(connection, "exit_stack", None)
             if exit_stack is not None:
                 for callback in self.on_session_end:
-                    exit_stack.callback(callback, session_key(ctx))
+                    exit_stack.callback(callback, session_key(connection))
         return await call_next(ctx)
 
     async def changed(self, what: str) -> None:
@@ -152,40 +164,52 @@ class Relay:
         self._audit = audit
         self._calls = calls  # a draining gateway waits for these, then cancels the rest
 
-    def pool(self, server: str, ctx: ServerRequestContext[Any, Any]) -> ServerPool:
+    def pool(self, server: str, principal: Principal | None) -> ServerPool:
         """The server's pool, if the caller may use that server."""
         pool = self._pools().get(server)
         if pool is None:
             raise ChildUnavailable(f"The MCP server {server!r} is not configured on this gateway.")
-        refused = access_refusal(pool.config, _caller(ctx).principal)
+        refused = access_refusal(pool.config, principal)
         if refused is not None:
             raise ChildUnavailable(refused)
         return pool
 
-    def child(self, server: str, ctx: ServerRequestContext[Any, Any]) -> Child:
-        return self.pool(server, ctx).child_for(session_key(ctx), _caller(ctx).principal)
+    def child(
+        self,
+        server: str,
+        ctx: ServerRequestContext[Any, Any],
+        pool: ServerPool | None = None,
+        caller: Caller | None = None,
+    ) -> Child:
+        """The child that serves this caller on this server; its log lines reach the caller from now on."""
+        principal = (caller or _caller(ctx)).principal
+        child = (pool or self.pool(server, principal)).child_for(session_of(ctx), principal)
+        child.logs.serving(ctx)
+        return child
 
     async def call_tool(
         self, server: str, tool: str, ctx: ServerRequestContext[Any, Any], params: CallToolRequestParams
     ) -> CallToolResult:
         started = time.monotonic()
         outcome = "error"
+        caller = _caller(ctx)
         try:
-            pool = self.pool(server, ctx)
+            pool = self.pool(server, caller.principal)
             if not pool.config.tools.admits(tool):
                 result = error_result(f"The tool {tool!r} of {server!r} is not offered by this gateway.")
                 outcome = "denied"
                 return result
-            child = pool.child_for(session_key(ctx), _caller(ctx).principal)
+            child = self.child(server, ctx, pool, caller)
+            # Sent as the child's own request, not through ClientSession.call_tool, which would
+            # check the result against the child's output schema: the gateway relays the result
+            # as the child sent it, and the client that asked does its own checking.
+            request = CallToolRequest(params=CallToolRequestParams(name=tool, arguments=params.arguments))
             progress = _progress_relay(ctx)
             call = child.request(
-                lambda client: client.session.call_tool(tool, params.arguments, progress_callback=progress)
+                lambda client: client.session.send_request(request, CallToolResult, progress_callback=progress)
             )
-            cancelled = error_result("The gateway is shutting down and cancelled the call; retry on another replica.")
             with child.asks.during(ctx):
-                result = await self._calls.run(call, cancelled)
-            if not isinstance(result, CallToolResult):
-                raise ChildUnavailable(f"The MCP server {server!r} answered the call with no tool result.")
+                result = await self._calls.run(call, SHUTTING_DOWN)
             outcome = "error" if result.is_error else "ok"
             return result
         except ChildUnavailable as exc:
@@ -196,7 +220,14 @@ class Relay:
         finally:
             duration = time.monotonic() - started
             self._metrics.observe(server, outcome, duration)
-            self._audit.relayed_call(_caller(ctx), server, tool, outcome, duration)
+            self._audit.relayed_call(caller, server, tool, outcome, duration)
+
+    async def set_log_level(self, server: str, ctx: ServerRequestContext[Any, Any], level: Any) -> None:
+        """A client's logging/setLevel for one server's child. A child that is down gets it when it is back."""
+        try:
+            await self.child(server, ctx).set_log_level(ctx, level)
+        except ChildUnavailable as exc:
+            log.info("logging/setLevel for %s: %s", server, exc)
 
     async def ask(self, server: str, ctx: ServerRequestContext[Any, Any], operation: Any) -> Any:
         """A non-tool request (prompts, resources) relayed as it is; failures become MCP errors."""
@@ -255,6 +286,10 @@ def server_endpoint(server: str, relay: Relay, sessions: SessionRegistry) -> Ser
     async def read_resource(ctx: ServerRequestContext[Any, Any], params: ReadResourceRequestParams) -> Any:
         return await relay.ask(server, ctx, lambda c: c.session.read_resource(params.uri))
 
+    async def set_level(ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> EmptyResult:
+        await relay.set_log_level(server, ctx, params.level)
+        return EmptyResult()
+
     front = GatewayServer(
         server,
         version=__version__,
@@ -267,6 +302,8 @@ def server_endpoint(server: str, relay: Relay, sessions: SessionRegistry) -> Ser
         on_read_resource=read_resource,
         on_subscriptions_listen=sessions.listen,
     )
+    # Registered here rather than passed to the constructor, which warns that 2026-07-28 deprecates logging.
+    front.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
     front.middleware.append(sessions)
     return front
 
@@ -374,6 +411,14 @@ def combined_endpoint(relay: Relay, pools: Pools, sessions: SessionRegistry) -> 
     async def ping(ctx: ServerRequestContext[Any, Any], _: Any) -> EmptyResult:
         return EmptyResult()
 
+    async def set_level(ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> EmptyResult:
+        for server in sorted(pools()):
+            try:
+                await relay.set_log_level(server, ctx, params.level)
+            except MCPError as exc:  # one child refusing does not stop the others
+                log.info("logging/setLevel for %s: %s", server, describe(exc))
+        return EmptyResult()
+
     front = GatewayServer(
         "combined",
         version=__version__,
@@ -387,5 +432,6 @@ def combined_endpoint(relay: Relay, pools: Pools, sessions: SessionRegistry) -> 
         on_ping=ping,
         on_subscriptions_listen=sessions.listen,
     )
+    front.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
     front.middleware.append(sessions)
     return front

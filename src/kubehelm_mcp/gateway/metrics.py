@@ -4,6 +4,7 @@ shows the HTTP side, auth and sessions, and the gateway's servers together)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -52,7 +53,16 @@ class GatewayMetrics:
             registry=metrics.registry,
         )
         metrics.registry.register(_PoolStates(pools))
+        # labels() validates and locks at every lookup; a relayed call looks its series up here instead
+        self._counted: dict[tuple[str, str], Any] = {}
+        self._timed: dict[str, Any] = {}
 
     def observe(self, server: str, outcome: str, duration: float) -> None:
-        self.calls.labels(server, outcome).inc()
-        self.duration.labels(server).observe(duration)
+        counter = self._counted.get((server, outcome))
+        if counter is None:
+            counter = self._counted[(server, outcome)] = self.calls.labels(server, outcome)
+        timer = self._timed.get(server)
+        if timer is None:
+            timer = self._timed[server] = self.duration.labels(server)
+        counter.inc()
+        timer.observe(duration)

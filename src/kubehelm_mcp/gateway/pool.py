@@ -90,8 +90,11 @@ class ServerPool:
         self._tg.start_soon(child.run)
         return child
 
-    def child_for(self, session_key: str, principal: Principal | None) -> Child:
-        """The child that serves this caller (spawned on first use for pooled modes)."""
+    def child_for(self, session: str | None, principal: Principal | None) -> Child:
+        """The child that serves this caller (spawned on first use for pooled modes). session is
+        None for a 2026-07-28 request: it has no session, so a per-session server gives it the
+        child of its caller (the authenticated user and client; all unauthenticated callers are
+        one caller), kept until idle like a per-user child rather than started for each request."""
         if self.closed:
             raise ChildUnavailable(f"The MCP server {self.name!r} was removed from the configuration.")
         if self.config.mode == "shared":
@@ -102,8 +105,12 @@ class ServerPool:
             env, headers = identity_of(self.config, principal)
             assert principal is not None
             key = f"user:{principal.issuer or ''}|{principal.subject}"
+        elif session is not None:
+            key = f"session:{session}"
+        elif principal is not None:
+            key = f"caller:{principal.issuer or ''}|{principal.subject}|{principal.client}"
         else:
-            key = f"session:{session_key}"
+            key = "caller:"
         child = self.children.get(key)
         if child is not None:
             child.last_used = time.monotonic()

@@ -1,10 +1,11 @@
 """Charts in-process through the Helm Go SDK (extra `sdk`, Helm v4): `helm template` and `helm show`
 of local charts without a helm process, for what the SDK expresses; everything else goes to the CLI.
 
-`helm template` is a client-only dry-run install whose manifest is followed by the hooks. The SDK's
-dry-run install gives the manifest byte for byte (the same Go code sorts it and adds `# Source:`);
-its result carries no hooks, so they are taken from the SDK's own render of the same chart and
-values and ordered as Helm's SortManifests orders them (file path, position in the file, then kind).
+`helm template` is a client-only dry-run install whose manifest is followed by the hooks. Both come
+from one SDK render of every template, sorted and printed here as Helm does it (helm/sorting.py), for
+a chart whose install checks nothing the render does not; otherwise, and wherever the sorting cannot
+vouch for a document, the SDK's dry-run install gives the manifest byte for byte (the same Go code
+sorts it and adds `# Source:`) and its own errors, and the hooks come from a render as above.
 """
 
 from __future__ import annotations
@@ -19,39 +20,19 @@ from types import ModuleType
 from typing import Any
 
 import anyio.to_thread
-import yaml
 
 from kubehelm_mcp.errors import DependencyMissing, InvalidInput, ToolError
 from kubehelm_mcp.helm.cli import HelmCli, helm_error
 from kubehelm_mcp.helm.cli_writes import CliHelmCommands
 from kubehelm_mcp.helm.commands import helm_command
-from kubehelm_mcp.helm.manifests import manifest_loader
 from kubehelm_mcp.helm.models import HelmMajor
 from kubehelm_mcp.helm.requests import ChartSource, ShowWhat, TemplateRequest
 from kubehelm_mcp.helm.sdk import load_sdk
+from kubehelm_mcp.helm.sorting import cli_text, hooks_text, sorted_manifest
 from kubehelm_mcp.helm.values import checked_values_file
-from kubehelm_mcp.kube.manifests import YamlBomb, load_bounded
+from kubehelm_mcp.kube.manifests import load_bounded
 from kubehelm_mcp.localfiles import FileReader
 from kubehelm_mcp.telemetry.hooks import NULL_OBSERVER, Observer
-
-# Helm's InstallOrder (pkg/release/v1/util/kind_sorter.go): hooks are stably sorted by it, unknown kinds
-# last and among themselves by name.
-INSTALL_ORDER = {
-    kind: i
-    for i, kind in enumerate(
-        "PriorityClass Namespace NetworkPolicy ResourceQuota LimitRange PodSecurityPolicy PodDisruptionBudget "  # noqa: SIM905
-        "ServiceAccount Secret SecretList ConfigMap StorageClass PersistentVolume PersistentVolumeClaim "
-        "CustomResourceDefinition ClusterRole ClusterRoleList ClusterRoleBinding ClusterRoleBindingList Role "
-        "RoleList RoleBinding RoleBindingList Service DaemonSet Pod ReplicationController ReplicaSet Deployment "
-        "HorizontalPodAutoscaler StatefulSet Job CronJob IngressClass Ingress APIService "
-        "MutatingWebhookConfiguration ValidatingWebhookConfiguration".split()
-    )
-}
-HOOK_EVENTS = frozenset(
-    "pre-install post-install pre-delete post-delete pre-upgrade post-upgrade pre-rollback post-rollback "  # noqa: SIM905
-    "test test-success".split()
-)
-_SPLIT = re.compile(r"(?:^|\s*\n)---\s*")  # Helm's SplitManifests separator
 
 
 @dataclass(frozen=True)
@@ -140,48 +121,32 @@ def local_chart(source: ChartSource) -> str | None:
     return str(chart) if chart.exists() else None
 
 
-def _documents(content: str) -> list[str]:
-    """Helm's SplitManifests: the trimmed non-empty documents of a rendered file, in order."""
-    return [doc.strip() for doc in _SPLIT.split(content.strip()) if doc]
+def _renders_alone(chart: Any) -> bool:
+    """Whether one render of the chart's templates gives what its install would: not when the install
+    checks more than the render does (kubeVersion, dependencies present in charts/, library type)."""
+    metadata = chart.metadata
+    return not (metadata.get("kubeVersion") or metadata.get("dependencies") or metadata.get("type") == "library")
 
 
-def _hook(path: str, doc: str) -> tuple[str, list[str]] | None:
-    """(kind, events) when the document is a hook Helm keeps; None for a plain document."""
-    if "helm.sh/hook" not in doc and "\\" not in doc:
-        return None  # no annotation key, not even spelled with a YAML escape: no parse needed
+def _rendered_once(sdk: ModuleType, plan: SdkTemplate) -> str | None:
+    """The manifest and hooks from one render of every template, sorted here as Helm sorts them; None
+    where Helm's own install must decide (and give its own errors)."""
+    chart = sdk.Chart.load(plan.chart)
     try:
-        head = yaml.load(doc, Loader=manifest_loader(doc))  # noqa: S506  (safe loaders)
-    except (yaml.YAMLError, YamlBomb, RecursionError):
-        raise ToolError(f"helm template: YAML parse error on {path}.") from None
-    meta = head.get("metadata") if isinstance(head, dict) else None
-    annotations = meta.get("annotations") if isinstance(meta, dict) else None
-    if not isinstance(annotations, dict) or "helm.sh/hook" not in annotations:
-        return None
-    events = [e.strip().lower() for e in str(annotations["helm.sh/hook"]).split(",")]
-    return str(head.get("kind") or ""), events
+        if not _renders_alone(chart):
+            return None
+        try:
+            rendered = chart.render(plan.values, name=plan.release_name, namespace=plan.namespace, is_install=True)
+        except sdk.HelmError:
+            return None  # the install path fails the same way, in the words the CLI uses
+        return sorted_manifest(rendered, plan.no_hooks, plan.skip_tests)
+    finally:
+        chart.close()
 
 
-def hooks_text(rendered: dict[str, str], skip_tests: bool) -> str:
-    """The hooks `helm template` prints after the manifest, from the SDK's render of every template."""
-    hooks: list[tuple[str, str, str]] = []  # kind, path, manifest
-    for path in sorted(rendered):
-        content = rendered[path]
-        if Path(path).name.startswith("_") or not content.strip() or path.endswith("NOTES.txt"):
-            continue
-        for doc in _documents(content):
-            found = _hook(path, doc)
-            if found is None or not all(e in HOOK_EVENTS for e in found[1]):
-                continue  # a plain document (in the manifest already) or an unknown hook, which Helm drops
-            if skip_tests and any(e in ("test", "test-success") for e in found[1]):
-                continue
-            hooks.append((found[0], path, doc))
-    unknown = len(INSTALL_ORDER)
-    hooks.sort(key=lambda h: (INSTALL_ORDER.get(h[0], unknown), "" if h[0] in INSTALL_ORDER else h[0]))
-    return "".join(f"---\n# Source: {path}\n{doc}\n" for _, path, doc in hooks)
-
-
-def render(sdk: ModuleType, plan: SdkTemplate) -> str:
-    """The manifest `helm template` prints (blocking: run in a worker thread)."""
+def _installed(sdk: ModuleType, plan: SdkTemplate) -> str:
+    """The manifest of a client-only dry-run install (byte for byte what the CLI prints: the same Go
+    code sorts it and adds `# Source:`), then the hooks from a render of the same chart."""
     chart = sdk.Chart.load(plan.chart)
     try:
         # nothing is contacted: a client dry run; the kubeconfig is not needed for it
@@ -189,11 +154,18 @@ def render(sdk: ModuleType, plan: SdkTemplate) -> str:
             release = config.install(chart, plan.release_name, plan.values, dry_run="client", namespace=plan.namespace)
         manifest = str(release.get("manifest") or "")
         if plan.no_hooks:
-            return manifest
+            return cli_text(manifest, "")
         rendered = chart.render(plan.values, name=plan.release_name, namespace=plan.namespace, is_install=True)
-        return manifest + hooks_text(rendered, plan.skip_tests)
+        return cli_text(manifest, hooks_text(rendered, plan.skip_tests))
     finally:
         chart.close()
+
+
+def render(sdk: ModuleType, plan: SdkTemplate) -> str:
+    """The text `helm template` prints (blocking: run in a worker thread): from one render where
+    that gives the same text, else through Helm's install, which renders once more for the hooks."""
+    once = _rendered_once(sdk, plan)
+    return once if once is not None else _installed(sdk, plan)
 
 
 class SdkHelmCommands(CliHelmCommands):

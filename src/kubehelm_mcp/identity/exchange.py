@@ -79,26 +79,32 @@ class TokenExchanger:
             settings.obo_scope,
         )
 
-    async def exchange(self, subject_token: str, subject_expires_at: float | None = None) -> ExchangedToken:
-        key = hashlib.sha256(subject_token.encode()).hexdigest()
+    async def exchange(
+        self, subject_token: str, subject_expires_at: float | None = None, audience: str | None = None
+    ) -> ExchangedToken:
+        """`audience`: a workload cluster's own (its Cluster's token-audience setting); else --obo-audience."""
+        audience = audience or self._audience
+        key = hashlib.sha256(f"{audience}\0{subject_token}".encode()).hexdigest()
         cached = self._cache.get(key)
         if cached is not None:
             return cached
         now = self._cache.clock()
-        exchanged = await self._request(subject_token, subject_expires_at, now)
+        exchanged = await self._request(subject_token, subject_expires_at, now, audience)
         lifetime = exchanged.expires_at - now
         self._cache.put(key, exchanged, exchanged.expires_at - min(EXPIRY_MARGIN, lifetime / 2))
         return exchanged
 
-    async def _request(self, subject_token: str, subject_expires_at: float | None, now: float) -> ExchangedToken:
+    async def _request(
+        self, subject_token: str, subject_expires_at: float | None, now: float, audience: str | None
+    ) -> ExchangedToken:
         form = {
             "grant_type": GRANT_TYPE,
             "subject_token": subject_token,
             "subject_token_type": ACCESS_TOKEN_TYPE,
             "requested_token_type": ACCESS_TOKEN_TYPE,
         }
-        if self._audience:
-            form["audience"] = self._audience
+        if audience:
+            form["audience"] = audience
         if self._scope:
             form["scope"] = self._scope
         headers = {"Authorization": self._authorization, "Accept": "application/json"}

@@ -124,39 +124,68 @@ async def _build(target: ClusterTarget, observer: Observer) -> KubeCluster:
 class ClientPool:
     """Connections are shared by every call with the same target and identity."""
 
-    def __init__(self, observer: Observer = NULL_OBSERVER) -> None:
+    def __init__(self, observer: Observer = NULL_OBSERVER, max_clients: int = 256) -> None:
         self._observer = observer  # every request of every pooled client reports to it
+        # Insertion order is use order (get() moves a hit to the end): the first is the least recently used.
         self._clusters: dict[tuple[object, ...], KubeCluster] = {}
+        self._kubeconfigs: dict[tuple[object, ...], str | None] = {}  # which file each client was built from
         self._close_after: dict[tuple[object, ...], float] = {}  # keys of clients for expiring tokens
+        self._max_clients = max_clients
         self._lock = asyncio.Lock()
+
+    def __len__(self) -> int:
+        return len(self._clusters)
 
     async def get(self, target: ClusterTarget) -> KubeCluster:
         key = target.pool_key
-        cluster = self._clusters.get(key)
+        cluster = self._clusters.pop(key, None)
         if cluster is not None:
+            self._clusters[key] = cluster  # now the most recently used
             return cluster
         async with self._lock:
             cluster = self._clusters.get(key)
             if cluster is None:
                 await self._close_expired()
+                await self._make_room()
                 cluster = await _build(target, self._observer)
                 self._clusters[key] = cluster
+                self._kubeconfigs[key] = target.kubeconfig
                 if target.expires_at is not None:
                     self._close_after[key] = target.expires_at + EXPIRED_CLIENT_GRACE
             return cluster
+
+    async def discard(self, kubeconfig: str) -> int:
+        """Close every client built from `kubeconfig` (its Secret was rotated); how many there were."""
+        async with self._lock:
+            keys = [key for key, path in self._kubeconfigs.items() if path == kubeconfig]
+            for key in keys:
+                await self._close(key)
+        return len(keys)
+
+    async def _make_room(self) -> None:
+        """Under the lock: the least recently used client goes when the pool is full. A call still
+        using it fails like a dropped connection would; the bound keeps one client per user and
+        cluster from growing without end on a busy shared server."""
+        while len(self._clusters) >= self._max_clients:
+            await self._close(next(iter(self._clusters)))
+
+    async def _close(self, key: tuple[object, ...]) -> None:
+        self._close_after.pop(key, None)
+        self._kubeconfigs.pop(key, None)
+        closed = self._clusters.pop(key, None)
+        if closed is not None:
+            await closed.api.close()
 
     async def _close_expired(self) -> None:
         """Swept whenever a client is built (a new token arrived), under the lock."""
         now = time.time()
         for key in [k for k, deadline in self._close_after.items() if deadline <= now]:
-            del self._close_after[key]
-            expired = self._clusters.pop(key, None)
-            if expired is not None:
-                await expired.api.close()
+            await self._close(key)
 
     async def close(self) -> None:
         async with self._lock:
             clusters, self._clusters = list(self._clusters.values()), {}
             self._close_after.clear()
+            self._kubeconfigs.clear()
         for cluster in clusters:
             await cluster.api.close()

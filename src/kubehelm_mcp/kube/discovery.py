@@ -81,6 +81,7 @@ class Discovery:
         self._types: list[ResourceType] | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
+        self._index: tuple[list[ResourceType], dict[str, list[ResourceType]]] | None = None
 
     async def _fetch_group_version(self, path: str, group: str, version: str, preferred: bool) -> list[ResourceType]:
         try:
@@ -107,6 +108,8 @@ class Discovery:
         return types
 
     async def all(self, *, refresh: bool = False) -> list[ResourceType]:
+        if self._types is not None and not refresh:
+            return self._types  # the lock only keeps fetches from overlapping
         asked_at = time.monotonic()
         async with self._lock:
             # A refresh that started after this request was made is as fresh as a new one.
@@ -118,9 +121,9 @@ class Discovery:
 
     async def resolve(self, kind: str, api_version: str | None = None) -> ResourceType:
         """Find a kind by Kind, plural, singular or short name, optionally group-qualified."""
-        found = _match(await self.all(), kind, api_version)
+        found = self._match(await self.all(), kind, api_version)
         if found is None:
-            found = _match(await self.all(refresh=True), kind, api_version)
+            found = self._match(await self.all(refresh=True), kind, api_version)
         if found is None:
             where = f" in {api_version}" if api_version else ""
             raise NotFound(
@@ -129,10 +132,27 @@ class Discovery:
             )
         return found
 
+    def _match(self, types: list[ResourceType], kind: str, api_version: str | None) -> ResourceType | None:
+        """_match with the name index of this list of types (built once per fetch, not per call)."""
+        if self._index is None or self._index[0] is not types:
+            self._index = (types, name_index(types))
+        return _match(types, kind, api_version, self._index[1])
 
-def _match(types: list[ResourceType], kind: str, api_version: str | None) -> ResourceType | None:
+
+def name_index(types: list[ResourceType]) -> dict[str, list[ResourceType]]:
+    """Each name a kind is asked by (ResourceType.names) -> the types answering to it, in order."""
+    index: dict[str, list[ResourceType]] = {}
+    for found in types:
+        for name in found.names:
+            index.setdefault(name, []).append(found)
+    return index
+
+
+def _match(
+    types: list[ResourceType], kind: str, api_version: str | None, index: dict[str, list[ResourceType]] | None = None
+) -> ResourceType | None:
     wanted = kind.strip().lower()
-    candidates = [t for t in types if wanted in t.names]
+    candidates = (name_index(types) if index is None else index).get(wanted, [])
     if api_version:
         candidates = [t for t in candidates if t.api_version == api_version or t.group == api_version]
     else:

@@ -119,6 +119,11 @@ def read_kubeconfig(paths: tuple[str, ...]) -> KubeconfigView:
     return KubeconfigView(paths=paths, contexts=infos, current_context=current)
 
 
+def private_directory() -> Path | None:
+    """Where the server's own kubeconfig copies are (made on first use): no tool reads or writes there."""
+    return Path(_directory).resolve() if _directory is not None else None
+
+
 def private_kubeconfig_file(config: dict[str, Any]) -> str:
     """A kubeconfig the server built, as a 0600 file in a 0700 directory removed at exit; one file per
     content, so the same config always has the same path (the client pool keys by it)."""

@@ -74,13 +74,17 @@ async def list_objects(api: KubeApi, rt: ResourceType, query: ListQuery) -> Page
 
 async def list_rows(api: KubeApi, rt: ResourceType, query: ListQuery, *, full_objects: bool = False) -> Page:
     """The server-side Table view: the same columns kubectl shows, CRD printer columns included;
-    `full_objects` puts each whole object (not only its metadata) in `Page.objects`."""
+    `full_objects` puts each whole object (not only its metadata) in `Page.objects`. Without it, the
+    rows carry each object's metadata only where a row needs its namespace (all namespaces), else
+    nothing: metadata with its managedFields is most of a Table's bytes, and of decoding it."""
     require_verb(rt, "list")
     path = rt.collection_path(query.namespace if rt.namespaced else None)
+    with_namespace = query.namespace is None and rt.namespaced
+    include = "Object" if full_objects else "Metadata" if with_namespace else "None"
     doc = await api.request(
         "GET",
         path,
-        query=[*query.params(), ("includeObject", "Object" if full_objects else "Metadata")],
+        query=[*query.params(), ("includeObject", include)],
         headers={"Accept": TABLE_ACCEPT},
         what=describe_target(rt, None, query.namespace),
     )
@@ -90,7 +94,7 @@ async def list_rows(api: KubeApi, rt: ResourceType, query: ListQuery, *, full_ob
         page.columns, page.objects = ["name", "age"], page.items
         page.items = [_fallback_row(item, rt, query.namespace is None) for item in page.items]
         return page
-    return table_page(doc, rt, with_namespace=query.namespace is None and rt.namespaced)
+    return table_page(doc, rt, with_namespace=with_namespace)
 
 
 def table_page(doc: dict[str, Any], rt: ResourceType, *, with_namespace: bool) -> Page:

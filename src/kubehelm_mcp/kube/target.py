@@ -12,6 +12,8 @@ class ClusterTarget:
 
     kubeconfig: str | None = None
     context: str | None = None
+    # The cluster as calls name it (a context, or a Cluster API namespace/name): audit, metrics, errors.
+    cluster: str | None = None
     in_cluster: bool = False
     apiserver: str | None = None
     token: str | None = field(default=None, repr=False)
@@ -31,6 +33,7 @@ class ClusterTarget:
         return (
             self.kubeconfig,
             self.context,
+            self.cluster,
             self.in_cluster,
             self.apiserver,
             token_digest,

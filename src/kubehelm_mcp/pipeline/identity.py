@@ -27,7 +27,22 @@ def _has_own_credentials(args: Any) -> bool:
 
 
 class Exchanger(Protocol):
-    async def exchange(self, subject_token: str, subject_expires_at: float | None = None) -> ExchangedToken: ...
+    async def exchange(
+        self, subject_token: str, subject_expires_at: float | None = None, audience: str | None = None
+    ) -> ExchangedToken: ...
+
+
+# A cluster's identity setting -> the --cluster-identity mode it means (both vocabularies are accepted).
+CLUSTER_IDENTITY_MODES = {
+    "impersonation": "impersonate",
+    "impersonate": "impersonate",
+    "sso-passthrough": "passthrough",
+    "passthrough": "passthrough",
+    "token-exchange": "obo",
+    "obo": "obo",
+    "kubeconfig": "server",
+    "server": "server",
+}
 
 
 class CallerIdentity:
@@ -36,12 +51,32 @@ class CallerIdentity:
         exchanger = exchanger or TokenExchanger.from_settings(settings.identity)
         self._exchanger: Exchanger = exchanger  # used in obo mode only
 
-    def mode_for(self, caller: Caller) -> str:
-        """Stdio (and the in-process client) is one local user holding the kubeconfig: always 'server'."""
-        return "server" if self.settings.server.transport == "stdio" else self.settings.identity.cluster_identity
+    def mode_for(self, caller: Caller, requested: str | None = None, cluster: str | None = None) -> str:
+        """The call's identity mode: the server's, or the one a cluster's own setting asks for
+        (`requested`, a Cluster API label or annotation). Stdio (and the in-process client) is one
+        local user holding the kubeconfig: always 'server'."""
+        if self.settings.server.transport == "stdio":
+            return "server"
+        configured = self.settings.identity.cluster_identity
+        if requested is None:
+            return configured
+        mode = CLUSTER_IDENTITY_MODES.get(requested.strip().lower())
+        if mode is None:
+            raise PolicyDenied(
+                f"Cluster {cluster} asks for identity '{requested[:60]}', which is not one of "
+                f"{', '.join(sorted(CLUSTER_IDENTITY_MODES))}."
+            )
+        if mode == "server" and configured != "server":  # never the Secret's admin for a server of many callers
+            raise PolicyDenied(
+                f"Cluster {cluster} asks to be reached with its kubeconfig's own credentials, and this server "
+                f"runs calls as their callers (--cluster-identity {configured})."
+            )
+        return mode
 
-    async def resolve(self, target: ClusterTarget, caller: Caller, args: Any) -> ClusterTarget:
-        mode = self.mode_for(caller)
+    async def resolve(
+        self, target: ClusterTarget, caller: Caller, args: Any, mode: str | None = None, audience: str | None = None
+    ) -> ClusterTarget:
+        mode = mode or self.mode_for(caller)
         if mode == "server":
             return target
         principal = caller.principal
@@ -54,13 +89,16 @@ class CallerIdentity:
             raise PolicyDenied(f"Per-call cluster credentials cannot be used with --cluster-identity {mode}.")
         if mode == "impersonate":
             user, groups = impersonated(principal, self.settings.identity)
-            return dataclasses.replace(target, impersonate_user=user, impersonate_groups=groups)
+            # The client is built on the server's credentials: it must not outlive the caller's token either.
+            return dataclasses.replace(
+                target, impersonate_user=user, impersonate_groups=groups, expires_at=principal.expires_at
+            )
         if not principal.token:
             raise PolicyDenied(f"--cluster-identity {mode} needs the caller's OIDC access token, and there is none.")
         if mode == "passthrough":
             token, expires_at = principal.token, principal.expires_at
         else:
-            exchanged = await self._exchanger.exchange(principal.token, principal.expires_at)
+            exchanged = await self._exchanger.exchange(principal.token, principal.expires_at, audience)
             token, expires_at = exchanged.token, exchanged.expires_at
         return dataclasses.replace(target, token=token, user_credentials=False, expires_at=expires_at)
 

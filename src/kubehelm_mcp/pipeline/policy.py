@@ -7,6 +7,7 @@ import types
 from fnmatch import fnmatchcase
 from typing import Any, Literal, Union, get_args, get_origin
 
+from kubehelm_mcp.clusters.names import check_cluster_allowed, cluster_allowed
 from kubehelm_mcp.errors import PolicyDenied
 from kubehelm_mcp.pipeline.scope import CallScope, KindRef
 from kubehelm_mcp.settings import Settings
@@ -52,6 +53,8 @@ class Policy:
         and the tool filters."""
         if tool.toolset and tool.toolset not in self._settings.server.toolsets:
             return False
+        if not self._provided(tool):
+            return False
         if self._filtered_out(tool):
             return False
         return tool.read_only or not self._settings.policy.read_only
@@ -61,12 +64,25 @@ class Policy:
             raise PolicyDenied(f"Tool '{tool.name}' is disabled on this server.")
         if tool.toolset and tool.toolset not in self._settings.server.toolsets:
             raise PolicyDenied(f"Tool '{tool.name}' belongs to the '{tool.toolset}' toolset, which is not enabled.")
+        if not self._provided(tool):
+            raise PolicyDenied(f"Tool '{tool.name}' needs --cluster-provider {tool.cluster_provider}.")
         if self._settings.policy.read_only and not tool.read_only:
             raise PolicyDenied(f"Tool '{tool.name}' can change the cluster and the server runs in read-only mode.")
         if self.forces_dry_run(tool) and dry_run_value(tool) is None:
             raise PolicyDenied(f"Tool '{tool.name}' cannot run as a dry run; the server runs with --dry-run.")
         if tool.destructive and tool.destructive_when is None:
             self._refuse_destructive(tool)
+
+    def _provided(self, tool: AnyTool) -> bool:
+        return tool.cluster_provider in (None, self._settings.clusters.cluster_provider)
+
+    def cluster_allowed(self, name: str) -> bool:
+        p = self._settings.policy
+        return cluster_allowed(name, p.allowed_clusters, p.denied_clusters)
+
+    def check_cluster(self, name: str) -> None:
+        """--allowed-clusters/--denied-clusters, for a cluster a call names (the default one is the server's own)."""
+        check_cluster_allowed(name, self._settings.policy.allowed_clusters, self._settings.policy.denied_clusters)
 
     def check_call(self, tool: AnyTool, args: Any) -> None:
         """After validation: the calls a `destructive_when` tool says destroy something."""

@@ -77,14 +77,17 @@ def _redacted(value: Any, holds: Holds | None, known: frozenset[str]) -> Any:
 def sanitize_result(result: ToolResult, *, reveal_secrets: bool) -> ToolResult:
     """Every dict and list field: Secret objects redacted (pipeline/secrets.py), Helm values and
     write states by their own rules (pipeline/helm_values.py, secrets.redact_write)."""
-    fields = [(name, value) for name, value in result if isinstance(value, dict | list)]
-    known = frozenset() if reveal_secrets else frozenset().union(*(all_secret_values(v) for _, v in fields))
+    fields = [(name, value, _holds(result, name)) for name, value in result if isinstance(value, dict | list)]
+    # the Secret values seen anywhere are needed only where Helm values are redacted: found then alone
+    needs_known = not reveal_secrets and any(holds is Holds.HELM_VALUES for _, _, holds in fields)
+    known = frozenset().union(*(all_secret_values(v) for _, v, _ in fields)) if needs_known else frozenset()
     updates = {}
-    for name, value in fields:
-        if not reveal_secrets:
-            value = _redacted(value, _holds(result, name), known)
-        updates[name] = sanitize(value, reveal_secrets=reveal_secrets)
-    return result.model_copy(update=updates)
+    for name, value, holds in fields:
+        redacted = value if reveal_secrets else _redacted(value, holds, known)
+        sanitized = sanitize(redacted, reveal_secrets=reveal_secrets)
+        if sanitized is not value:  # a field nothing changed keeps its very objects (sanitize's rule)
+            updates[name] = sanitized
+    return result.model_copy(update=updates) if updates else result
 
 
 def _with_footer(result: ToolResult, body: str) -> str:

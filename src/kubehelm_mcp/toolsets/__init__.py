@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 from kubehelm_mcp.tooling import AnyTool
-from kubehelm_mcp.toolsets import helm, kubernetes
+from kubehelm_mcp.toolsets import capi, helm, kubernetes
 
-TOOLSETS: dict[str, list[AnyTool]] = {"kubernetes": kubernetes.TOOLS, "helm": helm.TOOLS}
+TOOLSETS: dict[str, list[AnyTool]] = {"kubernetes": kubernetes.TOOLS, "helm": helm.TOOLS, "capi": capi.TOOLS}
 
 
 def all_tools() -> list[AnyTool]:

@@ -51,7 +51,8 @@ def create_app(server: Server[Any], parts: ServerParts, drain: Drain | None = No
             finally:
                 await parts.close()
 
-    authenticator = authenticator_for(settings.auth, settings.identity)
+    capi = settings.clusters.cluster_provider == "capi"  # a Cluster may ask for sso-passthrough or token-exchange
+    authenticator = authenticator_for(settings.auth, settings.identity, per_cluster_identity=capi)
     origins = OriginPolicy.from_settings(settings.http)
 
     def protect(app: ASGIApp) -> ASGIApp:

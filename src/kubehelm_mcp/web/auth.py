@@ -112,9 +112,12 @@ class Authenticator:
         return principal
 
 
-def authenticator_for(auth: AuthSettings, identity: IdentitySettings) -> Authenticator | None:
+def authenticator_for(
+    auth: AuthSettings, identity: IdentitySettings, per_cluster_identity: bool = False
+) -> Authenticator | None:
     """The configured authenticator: OIDC if an issuer is set, else a static token, else None.
-    The identity settings name the token claims (and whether the token is kept) for the cluster identity."""
+    The identity settings name the token claims (and whether the token is kept) for the cluster identity;
+    per_cluster_identity: clusters may ask for a mode of their own (Cluster API), so the token is kept."""
     validator: TokenValidator
     if auth.oidc_issuer:
         jwks = JwksCache(auth.oidc_issuer, auth.oidc_jwks_url)
@@ -124,7 +127,7 @@ def authenticator_for(auth: AuthSettings, identity: IdentitySettings) -> Authent
             jwks,
             user_claim=identity.impersonation_user_claim,
             groups_claim=identity.impersonation_groups_claim,
-            keep_token=identity.cluster_identity in ("obo", "passthrough"),
+            keep_token=per_cluster_identity or identity.cluster_identity in ("obo", "passthrough"),
         )
     elif auth.auth_token:
         validator = StaticTokenValidator(auth.auth_token)

@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 import signal
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import uvicorn
 from sse_starlette.sse import AppStatus
 
 from kubehelm_mcp.pipeline.inflight import InFlight
-from kubehelm_mcp.server import ServerParts
 from kubehelm_mcp.settings import Settings
-from kubehelm_mcp.web.app import create_app
 from kubehelm_mcp.web.drain import Drain, wait_for_calls
 from kubehelm_mcp.web.origins import WILDCARD_BINDS
 from kubehelm_mcp.web.protocol import timed_h11
+
+if TYPE_CHECKING:  # the gateway serves through this module too: it needs none of the tool server's code
+    from kubehelm_mcp.server import ServerParts
 
 log = logging.getLogger("kubehelm_mcp")
 
@@ -79,6 +80,8 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
 
 def http_server(server: Any, parts: ServerParts, **options: Any) -> DrainingServer:
     """The uvicorn server for the HTTP app; options go to uvicorn.Config (e.g. log_config)."""
+    from kubehelm_mcp.web.app import create_app  # here: the gateway imports this module without the tool server
+
     settings = parts.settings
     drain = Drain()
     config = uvicorn_config(create_app(server, parts, drain), settings, **options)

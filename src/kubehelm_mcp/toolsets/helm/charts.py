@@ -173,7 +173,7 @@ async def helm_template(args: TemplateInput, ctx: CallContext) -> Documents:
         skip_schema_validation=args.skip_schema_validation,
     )
     out = await (await commands(args, ctx)).template(request)
-    return Documents(**page_of(split_manifest(out), args.continue_token))
+    return Documents(**page_of(split_manifest(out, verbatim=True), args.continue_token))
 
 
 def _archive_name(chart_dir: Path, version: str | None) -> str:
@@ -247,7 +247,7 @@ async def helm_show_chart(args: ShowInput, ctx: CallContext) -> ChartMetadata:
 
 
 async def helm_show_crds(args: CrdsInput, ctx: CallContext) -> Documents:
-    return Documents(**page_of(split_manifest(await _show(args, ctx, "crds")), args.continue_token))
+    return Documents(**page_of(split_manifest(await _show(args, ctx, "crds"), verbatim=True), args.continue_token))
 
 
 TOOLS: list[AnyTool] = [

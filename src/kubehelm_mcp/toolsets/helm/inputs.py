@@ -46,7 +46,7 @@ class TimeoutInput(HelmInput):
 
 
 class ChartInput(HelmInput):
-    chart: ChartRef = Field(min_length=1, description="Path, repo/name or oci:// URL")
+    chart: ChartRef = Field(min_length=1)  # a path, repo/name or oci:// URL: said once, in the instructions
     version: CliText | None = Field(None)
     plain_http: Switch = Field(False)
 

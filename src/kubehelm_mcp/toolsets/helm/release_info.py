@@ -111,13 +111,13 @@ async def helm_get_values(args: ValuesGetInput, ctx: CallContext) -> ReleaseValu
 
 async def helm_get_manifest(args: DocumentsGetInput, ctx: CallContext) -> Documents:
     reader, target = await _reader(args, ctx)
-    docs = split_manifest(await reader.manifest(target, args.release_name, args.revision))
+    docs = split_manifest(await reader.manifest(target, args.release_name, args.revision), verbatim=True)
     return Documents(**page_of(docs, args.continue_token))
 
 
 async def helm_get_hooks(args: DocumentsGetInput, ctx: CallContext) -> Documents:
     reader, target = await _reader(args, ctx)
-    docs = split_manifest(await reader.hooks(target, args.release_name, args.revision))
+    docs = split_manifest(await reader.hooks(target, args.release_name, args.revision), verbatim=True)
     return Documents(**page_of(docs, args.continue_token))
 
 
@@ -143,11 +143,11 @@ async def helm_get_all(args: DocumentsGetInput, ctx: CallContext) -> ReleaseAll:
         reader.notes(target, name, revision),
     )
     return ReleaseAll(
-        **page_of(split_manifest(manifest), args.continue_token),
+        **page_of(split_manifest(manifest, verbatim=True), args.continue_token),
         metadata=meta,
         values=values,
         notes=notes or None,
-        hooks=split_manifest(hooks) or None,
+        hooks=split_manifest(hooks, verbatim=True) or None,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -15,7 +15,18 @@ from kubehelm_mcp.helm.models import (
     ReleaseSummary,
     list_shows_every_state_by_default,
 )
-from kubehelm_mcp.tooling import READ_ONLY, RELEASES, AnyTool, Category, PagedResult, Switch, Target, Tool, ToolResult
+from kubehelm_mcp.tooling import (
+    READ_ONLY,
+    RELEASES,
+    AnyTool,
+    Category,
+    FleetInput,
+    PagedResult,
+    Switch,
+    Target,
+    Tool,
+    ToolResult,
+)
 from kubehelm_mcp.toolsets.helm.common import HelmInput
 from kubehelm_mcp.toolsets.rendering import render_table
 from kubehelm_mcp.validators import CliText, LabelSelector, ReleaseName
@@ -23,7 +34,7 @@ from kubehelm_mcp.validators import CliText, LabelSelector, ReleaseName
 RELEASE_NAME = Field(min_length=1, max_length=53)
 
 
-class ListInput(HelmInput):
+class ListInput(HelmInput, FleetInput):
     all_namespaces: Switch = Field(False, description="List releases in every namespace.")
     filter: CliText | None = Field(None, description="Regex on names")
     selector: LabelSelector | None = Field(None)
@@ -51,15 +62,19 @@ class StatusInput(HelmInput):
         return replace(super().target(), names=(self.release_name,))
 
 
+RELEASE_COLUMNS = ["name", "namespace", "revision", "updated", "status", "chart", "app_version"]
+
+
 class ReleaseList(PagedResult):
     items: list[ReleaseSummary]
+
+    def table(self) -> tuple[list[str], list[dict[str, Any]]] | None:
+        return RELEASE_COLUMNS, [dataclasses.asdict(r) for r in self.items]
 
     def to_text(self) -> str:
         if not self.items:
             return "No releases found."
-        rows = [dataclasses.asdict(r) for r in self.items]
-        table = render_table(["name", "namespace", "revision", "updated", "status", "chart", "app_version"], rows)
-        return table
+        return render_table(RELEASE_COLUMNS, [dataclasses.asdict(r) for r in self.items])
 
 
 class ReleaseStatusResult(ToolResult):

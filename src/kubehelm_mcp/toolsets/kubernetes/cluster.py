@@ -18,6 +18,7 @@ from kubehelm_mcp.tooling import (
     READ_ONLY,
     AnyTool,
     Category,
+    FleetInput,
     PagedResult,
     Target,
     Tool,
@@ -50,7 +51,7 @@ class ClusterHealth(ToolResult):
         return "\n".join(lines)
 
 
-async def get_cluster_health(args: ToolInput, ctx: CallContext) -> ClusterHealth:
+async def get_cluster_health(args: FleetInput, ctx: CallContext) -> ClusterHealth:
     version, probes, nodes = await cluster_health((await ctx.cluster()).api)
     node_list = nodes if isinstance(nodes, list) else None
     healthy = all(p.ok for p in probes) and node_list is not None and all(not n.problems for n in node_list)
@@ -185,7 +186,7 @@ TOOLS: list[AnyTool] = [
         name="k8s_get_cluster_health",
         touches=Touches(kinds=("nodes",), namespaced=False),
         description="Cluster health: apiserver checks, node conditions, version.",
-        input_model=ToolInput,
+        input_model=FleetInput,
         output_model=ClusterHealth,
         annotations=READ_ONLY,
         category=Category.QUERY,

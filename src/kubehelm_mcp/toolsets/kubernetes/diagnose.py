@@ -15,7 +15,7 @@ from kubehelm_mcp.kube.diagnosis.facts import ContainerFacts, PodFacts, Subject,
 from kubehelm_mcp.kube.diagnosis.report import OBJECT_KINDS, diagnose
 from kubehelm_mcp.kube.diagnosis.scene import Scene
 from kubehelm_mcp.kube.diagnosis.workload_report import label
-from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, Target, Tool, ToolInput, ToolResult, Touches
+from kubehelm_mcp.tooling import READ_ONLY, AnyTool, Category, FleetInput, Target, Tool, ToolResult, Touches
 from kubehelm_mcp.toolsets.kubernetes.common import explain_not_found
 from kubehelm_mcp.validators import ObjectName
 
@@ -43,7 +43,7 @@ MAX_ALIKE_NAMED = 3
 RELEASE_DESCRIPTION_CHARS = 1000  # helm's failure can name several objects
 
 
-class DiagnoseInput(ToolInput):
+class DiagnoseInput(FleetInput):
     kind: str = Field(
         description="A workload kind, Pod, Service, PersistentVolumeClaim, Namespace or HelmRelease; short names ok."
     )

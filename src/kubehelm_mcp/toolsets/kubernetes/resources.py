@@ -12,7 +12,18 @@ from kubehelm_mcp.errors import NotFound
 from kubehelm_mcp.kube.paths import Segment, column_text, parse_path, pick
 from kubehelm_mcp.kube.resources import DEFAULT_PAGE_SIZE, ListQuery, get_object, list_objects, list_rows
 from kubehelm_mcp.paging import Cursor, decode_cursor, encode_cursor
-from kubehelm_mcp.tooling import OBJECTS, READ_ONLY, AnyTool, Category, PagedResult, Resumable, Target, Tool, ToolResult
+from kubehelm_mcp.tooling import (
+    OBJECTS,
+    READ_ONLY,
+    AnyTool,
+    Category,
+    FleetInput,
+    PagedResult,
+    Resumable,
+    Target,
+    Tool,
+    ToolResult,
+)
 from kubehelm_mcp.toolsets.kubernetes.common import (
     KindInput,
     Output,
@@ -41,7 +52,7 @@ class GetInput(Resumable, KindInput):
         return replace(super().target(), names=(self.name,))
 
 
-class ListInput(Resumable, KindInput):
+class ListInput(Resumable, FleetInput, KindInput):
     output: Output = Field("summary", description="summary: kubectl columns")
     label_selector: LabelSelector | None = Field(None, description="e.g. app=web,tier!=cache")
     field_selector: FieldSelector | None = Field(None, description="e.g. status.phase=Running")
@@ -64,6 +75,12 @@ def _picked(obj: dict[str, Any], paths: list[tuple[Segment, ...]], rt_kind: str,
 
 def _summary_table(columns: list[str], rows: list[dict[str, Any]], fields: list[str] | None) -> str:
     """kubectl's columns, then one per field path, read from each row's picked object."""
+    return render_table(*_summary_rows(columns, rows, fields))
+
+
+def _summary_rows(
+    columns: list[str], rows: list[dict[str, Any]], fields: list[str] | None
+) -> tuple[list[str], list[dict[str, Any]]]:
     paths = _parse_fields(fields)
     cells = [
         {
@@ -72,7 +89,7 @@ def _summary_table(columns: list[str], rows: list[dict[str, Any]], fields: list[
         }
         for row in rows
     ]
-    return render_table([*columns, *(fields or [])], cells)
+    return [*columns, *(fields or [])], cells
 
 
 class ResourceResult(ToolResult):
@@ -99,6 +116,13 @@ class ResourceList(PagedResult):
     columns: list[str] | None = None
     fields: list[str] | None = None
     items: list[dict[str, Any]]
+
+    def table(self) -> tuple[list[str], list[dict[str, Any]]] | None:
+        if self.output != "summary":
+            return None
+        columns = self.columns or ([c for c in self.items[0] if c != PICKED] if self.items else [])
+        columns, rows = _summary_rows(columns, self.items, self.fields)
+        return columns, [{k: v for k, v in row.items() if k != PICKED} for row in rows]
 
     def to_text(self) -> str:
         where = f"namespace {self.namespace}" if self.namespace else "all namespaces"

@@ -1,0 +1,1 @@
+"""Cluster API federation: the workload clusters a management cluster's `Cluster` objects describe."""
