@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.support.charts import Chart, of_kind, one, pod_specs
 
 CHART = Path(__file__).resolve().parent.parent / "charts" / "kubehelm-mcp"
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
@@ -21,34 +22,8 @@ SECRET_ENV = re.compile(r"TOKEN|SECRET|KEYS?$|PASSWORD")
 TLS_PATHS = {"KUBEHELM_MCP_TLS_CERT", "KUBEHELM_MCP_TLS_KEY"}
 
 
-def _helm(helm: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(helm), *args], capture_output=True, text=True, timeout=120, check=False)
-
-
-def render(helm: Path, *args: str) -> list[dict[str, Any]]:
-    done = _helm(helm, "template", "rel", str(CHART), "--namespace", NAMESPACE, *args)
-    assert done.returncode == 0, done.stderr
-    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
-
-
-def render_error(helm: Path, *args: str) -> str:
-    done = _helm(helm, "template", "rel", str(CHART), "--namespace", NAMESPACE, *args)
-    assert done.returncode != 0, "rendering should have failed"
-    return done.stderr
-
-
-def of_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [o for o in objects if o["kind"] == kind]
-
-
-def one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
-    (found,) = of_kind(objects, kind)
-    return found
-
-
-def pod_specs(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    specs = [d["spec"]["template"]["spec"] for d in of_kind(objects, "Deployment")]
-    return specs + [p["spec"] for p in of_kind(objects, "Pod")]
+_CHART = Chart(CHART, NAMESPACE)
+render, render_error = _CHART.render, _CHART.render_error
 
 
 def env_of(objects: list[dict[str, Any]]) -> dict[str, Any]:
@@ -70,7 +45,7 @@ def helm(request: pytest.FixtureRequest, helm_binaries: dict[str, Path]) -> Path
 
 @pytest.mark.parametrize("values_file", CI_VALUES, ids=lambda p: p.stem)
 def test_every_ci_values_file_lints_strictly_and_renders_safely(helm: Path, values_file: Path) -> None:
-    linted = _helm(helm, "lint", "--strict", str(CHART), "-f", str(values_file))
+    linted = _CHART.lint(helm, "-f", str(values_file))
     assert linted.returncode == 0, linted.stdout + linted.stderr
     objects = render(helm, "-f", str(values_file))
     kinds = {o["kind"] for o in objects}
