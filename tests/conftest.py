@@ -9,7 +9,6 @@ import ssl
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from kubehelm_mcp import create_client
 from kubehelm_mcp.settings import Settings
 from tests.support.cli import run
 from tests.support.helm_servers import HELM_HOME_VARS
+from tests.support.http import wait_until_healthy
 
 SAMPLE_NAMESPACE = "khm-sample"
 
@@ -216,18 +216,8 @@ def start_http_server(
             stderr=subprocess.STDOUT,
         )
     server = HttpServer(process, port, log, "https" if tls else "http")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early: {log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{server.base}/health", timeout=1, context=tls) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"server did not answer /health within 30 s: {log.read_text()}")
+    wait_until_healthy(process, server.base, log, "server", tls)
+    return server
 
 
 def stop_http_server(server: HttpServer) -> None:

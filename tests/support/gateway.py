@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from tests.conftest import free_port
-from tests.support.http import get
+from tests.support.http import get, wait_until_healthy
 
 TOKEN = "gateway-test-token"
 
@@ -89,18 +89,8 @@ def start_gateway(
     with log.open("wb") as sink:
         process = subprocess.Popen(command, env=environment, stdout=sink, stderr=subprocess.STDOUT)
     gateway = GatewayProcess(process, port, log, path)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the gateway exited early: {log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{gateway.base}/health", timeout=1) as response:
-                if response.status == 200:
-                    return gateway
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"the gateway did not answer /health within 30 s: {log.read_text()}")
+    wait_until_healthy(process, gateway.base, log, "the gateway")
+    return gateway
 
 
 def stop_gateway(gateway: GatewayProcess) -> str:

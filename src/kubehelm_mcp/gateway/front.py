@@ -290,9 +290,10 @@ def server_endpoint(server: str, relay: Relay, sessions: SessionRegistry) -> Ser
         await relay.set_log_level(server, ctx, params.level)
         return EmptyResult()
 
-    front = GatewayServer(
+    return _front(
         server,
-        version=__version__,
+        sessions,
+        set_level,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         on_list_prompts=list_prompts,
@@ -300,8 +301,18 @@ def server_endpoint(server: str, relay: Relay, sessions: SessionRegistry) -> Ser
         on_list_resources=list_resources,
         on_list_resource_templates=list_templates,
         on_read_resource=read_resource,
-        on_subscriptions_listen=sessions.listen,
     )
+
+
+def _front(
+    name: str,
+    sessions: SessionRegistry,
+    set_level: Callable[[ServerRequestContext[Any, Any], SetLevelRequestParams], Awaitable[EmptyResult]],
+    **handlers: Any,
+) -> GatewayServer:
+    """An MCP server front with the handlers every endpoint has: subscriptions, logging/setLevel
+    and the session registry."""
+    front = GatewayServer(name, version=__version__, on_subscriptions_listen=sessions.listen, **handlers)
     # Registered here rather than passed to the constructor, which warns that 2026-07-28 deprecates logging.
     front.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
     front.middleware.append(sessions)
@@ -419,9 +430,10 @@ def combined_endpoint(relay: Relay, pools: Pools, sessions: SessionRegistry) -> 
                 log.info("logging/setLevel for %s: %s", server, describe(exc))
         return EmptyResult()
 
-    front = GatewayServer(
+    return _front(
         "combined",
-        version=__version__,
+        sessions,
+        set_level,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         on_list_prompts=list_prompts,
@@ -430,8 +442,4 @@ def combined_endpoint(relay: Relay, pools: Pools, sessions: SessionRegistry) -> 
         on_list_resource_templates=list_templates,
         on_read_resource=read_resource,
         on_ping=ping,
-        on_subscriptions_listen=sessions.listen,
     )
-    front.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
-    front.middleware.append(sessions)
-    return front

@@ -191,13 +191,16 @@ class CallPipeline:
         """A caller reaches only the clusters its provider lets it see (Cluster API: the Clusters it
         may read on the management cluster); an unknown name and a hidden one get the same answer.
         Answers are kept for --capi-refresh seconds."""
-        own = await self.identity.resolve(base, caller, args)  # the caller on the server's own cluster
-        key = hashlib.sha256(repr((own.pool_key, choice.name)).encode()).hexdigest()
+        principal = caller.principal
+        who = (principal.issuer, principal.subject, principal.groups) if principal else caller.key
+        key = hashlib.sha256(repr((base.pool_key, who, choice.name)).encode()).hexdigest()
         visible = self._visible.get(key)
         if visible is None:
 
             async def as_caller() -> KubeApi:
-                return (await self.clients.get(own)).api
+                """The caller on the server's own cluster: resolved only when the provider asks (an
+                exchange or a new client is not worth making for a provider that restricts nothing)."""
+                return (await self.clients.get(await self.identity.resolve(base, caller, args))).api
 
             visible = await self.provider.visible(choice, as_caller)
             self._visible.put(key, visible, time.monotonic() + self.settings.clusters.capi_refresh)

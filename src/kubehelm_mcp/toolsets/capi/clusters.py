@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 
 from kubehelm_mcp.clusters.capi.directory import CapiDirectory, Workers
 from kubehelm_mcp.clusters.capi.model import IDENTITY_KEY, CapiCluster, parse_cluster
-from kubehelm_mcp.clusters.names import cluster_allowed, matching
+from kubehelm_mcp.clusters.names import cluster_allowed, matching, pick
 from kubehelm_mcp.clusters.provider import CapiProvider
 from kubehelm_mcp.context import CallContext
-from kubehelm_mcp.errors import NotFound, ToolError
+from kubehelm_mcp.errors import ToolError
 from kubehelm_mcp.kube.health import NodeHealth, Probe, cluster_health
 from kubehelm_mcp.tooling import (
     READ_ONLY,
@@ -200,15 +200,10 @@ async def _visible_clusters(ctx: CallContext, namespace: str | None, selector: s
 
 
 async def _one(ctx: CallContext, asked: str) -> CapiCluster:
+    """The one Cluster the caller may read that `asked` names (clusters/names.pick: exact, or a
+    name only one namespace has)."""
     visible = {c.key: c for c in await _visible_clusters(ctx, None, None)}
-    found = matching(asked, visible)
-    exact = [n for n in found if n == asked or n.rpartition("/")[2] == asked]
-    if len(exact) == 1:
-        return visible[exact[0]]
-    if len(exact) > 1:
-        raise NotFound(f"Cluster '{asked}' is ambiguous: {', '.join(exact)}. Name one of them.")
-    hint = f"Did you mean {', '.join(found[:10])}?" if found else "capi_list_clusters lists them."
-    raise NotFound(f"No cluster '{asked}' is known.", hint=hint)
+    return visible[pick(asked, visible)]
 
 
 async def list_clusters(args: ListInput, ctx: CallContext) -> ClusterList:
