@@ -11,7 +11,9 @@ calls they have over stdio on the same cluster. Cold start: process start to the
 answer, ours (answered from the handshake record of an earlier start, and without it:
 --no-fast-start) beside the peers' and beside the floor of importing the MCP SDK alone. First call:
 the first k8s_get_resource of a session, right after tools/list and after a pause like a model's
-turn, beside the later calls. Prints ratios; asserts nothing about speed.
+turn, beside the later calls. Reads of an object after its second are answered from a watch on
+it (kube/watched.py): get and describe are also timed with `--watch-reads 0`, every read a GET.
+Prints ratios; asserts nothing about speed.
 """
 
 from __future__ import annotations
@@ -156,13 +158,14 @@ async def _sdk_import_floor() -> Sample:
 
 async def _first_call(env: dict[str, str]) -> None:
     """The first cluster call of a session against the later ones, with no pause after tools/list
-    and with one second (a model's turn) for the background warm-up."""
+    and with one second (a model's turn) for the background warm-up. Watched reads are off, so
+    every call is a GET and the ratio is the warm-up's alone (a watch answers later reads faster)."""
     get: Call = ("k8s_get_resource", {"kind": "ConfigMap", "name": "cm-1", "namespace": NAMESPACE})
     print("\n== first call of a session (ratio = first / p50 of the next 20) ==")
     for pause in (0.0, 1.0, 2.0):
         firsts, laters = [], []
         for _ in range(3):
-            async with Client(stdio_params(ours_argv(), env)) as client:
+            async with Client(stdio_params(ours_argv("--watch-reads", "0"), env)) as client:
                 await client.list_tools()
                 await asyncio.sleep(pause)
                 started = time.perf_counter()
@@ -189,6 +192,11 @@ async def run(runs: int) -> None:
         rows: list[tuple[Sample, Sample | None]] = []
         async with Client(stdio_params(ours_argv(), env)) as client:
             stdio = await time_calls(client, "kubehelm-mcp stdio", CALLS, runs)
+        # Reads after the second of an object are answered from a watch on it (kube/watched.py);
+        # without watches every read is a GET, as the first read of an object always is.
+        reads = {key: CALLS[key] for key in ("get", "describe")}
+        async with Client(stdio_params(ours_argv("--watch-reads", "0"), env)) as client:
+            unwatched = await time_calls(client, "kubehelm-mcp stdio --watch-reads 0", reads, runs)
         http = await _ours_over_http(env, runs)
         peer_samples: dict[str, dict[str, Sample]] = {}
         for name, argv in peers.items():
@@ -196,6 +204,7 @@ async def run(runs: int) -> None:
                 peer_samples[name] = await time_calls(client, f"{name} stdio", PEER_CALLS[name], runs)
         for key in CALLS:
             rows += [(stdio[key], base[key]), (http[key], base[key])]
+            rows += [(unwatched[key], base[key])] if key in unwatched else []
             rows += [(samples[key], base[key]) for samples in peer_samples.values() if key in samples]
         print("\n== per-call latency (ratio = p50 / baseline p50) ==")
         print(table(rows))

@@ -96,6 +96,15 @@ class Metrics:
         self.read_cache = Counter(
             "kubehelm_mcp_read_cache_lookups", "Read cache lookups: hit or miss.", ["result"], registry=self.registry
         )
+        self.watched_reads = Counter(
+            "kubehelm_mcp_watched_reads",
+            "Object reads a watch could answer: hit (answered from it) or miss (a GET).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.read_watches = Gauge(
+            "kubehelm_mcp_read_watches", "Watches kept on objects read again.", registry=self.registry
+        )
         self.breaker_states = BreakerStates()
         self.registry.register(self.breaker_states)
 

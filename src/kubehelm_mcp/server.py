@@ -11,6 +11,7 @@ from typing import Any
 
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
+from mcp.server._otel import OpenTelemetryMiddleware  # the SDK ships it on; see build_server
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -28,6 +29,7 @@ from kubehelm_mcp.kube.api import KubeApi
 from kubehelm_mcp.kube.clients import ClientPool
 from kubehelm_mcp.kube.portforward import PortForwards
 from kubehelm_mcp.kube.target import ClusterTarget
+from kubehelm_mcp.kube.watched import WatchedReads
 from kubehelm_mcp.metrics import Metrics
 from kubehelm_mcp.pipeline.fleet import FleetResult
 from kubehelm_mcp.pipeline.runner import CallPipeline
@@ -178,7 +180,11 @@ class _Sessions:
 def build_parts(settings: Settings) -> ServerParts:
     metrics = Metrics()
     telemetry = telemetry_for(settings.telemetry, metrics)  # metrics and spans of every Kubernetes and Helm operation
-    clients = ClientPool(telemetry)
+    watched = WatchedReads(
+        settings.resilience.watch_reads, on_lookup=lambda result: metrics.watched_reads.labels(result).inc()
+    )
+    metrics.read_watches.set_function(lambda: len(watched))
+    clients = ClientPool(telemetry, settings.clusters.max_clients, watched)
 
     async def api_for(target: ClusterTarget) -> KubeApi:
         return (await clients.get(target)).api
@@ -220,6 +226,14 @@ class KubehelmServer(Server[Any]):
     transports, the HTTP app and tests reach them through the server itself."""
 
     parts: ServerParts
+
+
+def _tracer_installed() -> bool:
+    """Whether the process has an OpenTelemetry tracer provider (an application embedding the server
+    may have its own), so the SDK's spans would go somewhere."""
+    from opentelemetry import trace
+
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
 def build_server(parts: ServerParts) -> KubehelmServer:
@@ -264,6 +278,9 @@ def build_server(parts: ServerParts) -> KubehelmServer:
         on_call_tool=call_tool,
         get_tool_input_schema=schemas.get,
     )
+    if not parts.settings.telemetry.tracing and not _tracer_installed():
+        # The SDK's span per message would be a no-op span: about 40 µs of every call for nothing.
+        server.middleware = [m for m in server.middleware if not isinstance(m, OpenTelemetryMiddleware)]
     # Confirmation answers come back in requestState on the stateless protocol: sealed and bound to the call.
     keys = parts.settings.policy.request_state_keys
     security = RequestStateSecurity(keys=list(keys)) if keys else RequestStateSecurity.ephemeral()

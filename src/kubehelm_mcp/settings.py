@@ -687,6 +687,13 @@ class ResilienceSettings:
             "clears the cache; 0 turns it off."
         ),
     )
+    watch_reads: int = field(
+        default=64,
+        metadata=_resilience(
+            "Objects (never Secrets) read twice within a minute are watched and answered from the watch, "
+            "at most this many at once; any other call drops them; 0 turns it off."
+        ),
+    )
 
     def timeout_for(self, category: str) -> float:
         """The timeout of a tool category (tooling.Category's values)."""
@@ -708,7 +715,7 @@ class ResilienceSettings:
             ),
             *(
                 f"{_flag(n)} must be 0 (off) or more."
-                for n in ("rate_limit_per_second", "read_cache_ttl")
+                for n in ("rate_limit_per_second", "read_cache_ttl", "watch_reads")
                 if getattr(self, n) < 0
             ),
         ]

@@ -95,7 +95,7 @@ GROUP_SIZES = {
     "output": 3,
     "files": 3,
     "helm": 6,
-    "resilience": 11,
+    "resilience": 12,
     "telemetry": 4,
 }
 

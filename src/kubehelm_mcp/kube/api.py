@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     import aiohttp
     from kubernetes_asyncio.client import ApiClient
     from kubernetes_asyncio.client.exceptions import ApiException
+
+    from kubehelm_mcp.kube.watched import WatchedReads
 
 from kubehelm_mcp.errors import (
     ClusterBusy,
@@ -149,7 +151,13 @@ def _settle_environment(api_client: ApiClient, server: str) -> None:
 class KubeApi:
     """JSON requests against one cluster, as one identity."""
 
-    def __init__(self, api_client: ApiClient, server: str, observer: Observer = NULL_OBSERVER) -> None:
+    def __init__(
+        self,
+        api_client: ApiClient,
+        server: str,
+        observer: Observer = NULL_OBSERVER,
+        watched: WatchedReads | None = None,
+    ) -> None:
         # Imported with the first connection: kubernetes_asyncio.client loads every API model
         # (~0.3 s), which a server answering tools/list should not wait for.
         from kubernetes_asyncio.client.exceptions import ApiException
@@ -158,6 +166,7 @@ class KubeApi:
         self._api_exception: type[ApiException] = ApiException
         self.server = server
         self._observer = observer
+        self._watched = watched
         _settle_environment(api_client, server)
 
     def credentials(self) -> tuple[str | None, str | None]:
@@ -166,6 +175,14 @@ class KubeApi:
         config = self._client.configuration
         token = str((config.api_key or {}).get("BearerToken") or "").removeprefix("Bearer ").strip()
         return (str(config.cert_file) if config.cert_file else None), token or None
+
+    async def get(self, path: str, what: str, *, may_watch: bool = False) -> dict[str, Any]:
+        """One object; `may_watch`: a read-only call, which a watch kept on the object may answer
+        (kube/watched.py)."""
+        if may_watch and self._watched is not None:
+            return await self._watched.get(self, path, what)
+        obj: dict[str, Any] = await self.request("GET", path, what=what)
+        return obj
 
     async def request(
         self,
@@ -217,19 +234,32 @@ class KubeApi:
         self, path: str, *, query: Sequence[tuple[str, Any]] = (), what: str | None = None, timeout: float | None = None
     ) -> tuple[int, str]:
         """GET a non-JSON body (logs, /readyz): the status and text, whatever the status."""
-        async with self._observed("get", path, what or path) as seen:
-            response = await self._client.call_api(
+        response = await self._open_body("get", path, query, "*/*", what or path, timeout)
+        async with self._mapped_errors(what or path), response:
+            return response.status, (await response.read()).decode("utf-8", "replace")
+
+    async def _open_body(
+        self,
+        verb: str,
+        path: str,
+        query: Sequence[tuple[str, Any]],
+        accept: str,
+        what: str,
+        timeout: float | aiohttp.ClientTimeout | None,
+    ) -> aiohttp.ClientResponse:
+        """A GET whose body the caller reads: the opening is what the observer sees."""
+        async with self._observed(verb, path, what) as seen:
+            response: aiohttp.ClientResponse = await self._client.call_api(
                 path,
                 "GET",
                 query_params=list(query),
-                header_params={"Accept": "*/*"},
+                header_params={"Accept": accept},
                 auth_settings=["BearerToken"],
                 _preload_content=False,
                 _request_timeout=timeout,
             )
             seen.status = response.status
-            async with response:
-                return response.status, (await response.read()).decode("utf-8", "replace")
+        return response
 
     async def request_text(
         self, path: str, *, query: Sequence[tuple[str, Any]] = (), what: str | None = None, timeout: float | None = None
@@ -240,6 +270,27 @@ class KubeApi:
             exc.body = text.encode()
             raise api_error(exc, what or path)
         return text
+
+    async def watch(
+        self, path: str, query: Sequence[tuple[str, Any]], *, connect_timeout: float, read_timeout: float = 90.0
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The events of a watch on `path` (a collection), decoded, until the apiserver ends it;
+        `read_timeout`: the longest silence before the stream counts as lost (bookmarks break it)."""
+        import aiohttp  # loaded with kubernetes_asyncio, before any KubeApi exists
+
+        timeout = aiohttp.ClientTimeout(connect=connect_timeout, sock_connect=connect_timeout, sock_read=read_timeout)
+        response = await self._open_body("watch", path, query, "application/json", path, timeout)
+        async with response:
+            if not 200 <= response.status <= 299:
+                refused = self._api_exception(status=response.status, reason=f"HTTP {response.status}")
+                refused.body = await response.read()
+                raise api_error(refused, path)
+            pending = b""
+            async for chunk in response.content.iter_any():  # one JSON event per line
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield json.loads(line)
 
     @asynccontextmanager
     async def websocket(
@@ -308,4 +359,6 @@ class KubeApi:
             ) from None
 
     async def close(self) -> None:
+        if self._watched is not None:
+            await self._watched.forget(self)
         await self._client.close()

@@ -17,6 +17,7 @@ from kubehelm_mcp.kube.cluster_only import cluster_only_kubeconfig
 from kubehelm_mcp.kube.discovery import Discovery
 from kubehelm_mcp.kube.kubeconfig import kubeconfig_paths, read_kubeconfig
 from kubehelm_mcp.kube.target import ClusterTarget
+from kubehelm_mcp.kube.watched import WatchedReads
 from kubehelm_mcp.telemetry.hooks import NULL_OBSERVER, Observer
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def import_client_library() -> None:
     import kubernetes_asyncio.config  # noqa: F401
 
 
-async def _build(target: ClusterTarget, observer: Observer) -> KubeCluster:
+async def _build(target: ClusterTarget, observer: Observer, watched: WatchedReads | None) -> KubeCluster:
     # Deferred to the first connection: see KubeApi.
     from kubernetes_asyncio.client import ApiClient, Configuration
     from kubernetes_asyncio.config import ConfigException, load_incluster_config
@@ -117,15 +118,18 @@ async def _build(target: ClusterTarget, observer: Observer) -> KubeCluster:
             f"The TLS client certificate or key of the kubeconfig context '{context}' cannot be loaded."
         ) from None
     _impersonate(client, target)
-    api = KubeApi(client, server=str(config.host), observer=observer)
+    api = KubeApi(client, server=str(config.host), observer=observer, watched=watched)
     return KubeCluster(api=api, discovery=Discovery(api), default_namespace=namespace, context=context)
 
 
 class ClientPool:
     """Connections are shared by every call with the same target and identity."""
 
-    def __init__(self, observer: Observer = NULL_OBSERVER, max_clients: int = 256) -> None:
+    def __init__(
+        self, observer: Observer = NULL_OBSERVER, max_clients: int = 256, watched: WatchedReads | None = None
+    ) -> None:
         self._observer = observer  # every request of every pooled client reports to it
+        self.watched = watched  # shared by every client: one bound on the watches the server keeps
         # Insertion order is use order (get() moves a hit to the end): the first is the least recently used.
         self._clusters: dict[tuple[object, ...], KubeCluster] = {}
         self._kubeconfigs: dict[tuple[object, ...], str | None] = {}  # which file each client was built from
@@ -147,7 +151,7 @@ class ClientPool:
             if cluster is None:
                 await self._close_expired()
                 await self._make_room()
-                cluster = await _build(target, self._observer)
+                cluster = await _build(target, self._observer, self.watched)
                 self._clusters[key] = cluster
                 self._kubeconfigs[key] = target.kubeconfig
                 if target.expires_at is not None:

@@ -53,11 +53,14 @@ def require_verb(rt: ResourceType, verb: str) -> None:
         raise InvalidInput(f"{rt.kind} ({rt.api_version}) does not support '{verb}'.")
 
 
-async def get_object(api: KubeApi, rt: ResourceType, name: str, namespace: str | None) -> dict[str, Any]:
+async def get_object(
+    api: KubeApi, rt: ResourceType, name: str, namespace: str | None, *, may_watch: bool = False
+) -> dict[str, Any]:
+    """`may_watch`: for read-only calls, which a watch kept on an object read again may answer."""
     require_verb(rt, "get")
     path = rt.object_path(name, namespace if rt.namespaced else None)
-    obj: dict[str, Any] = await api.request("GET", path, what=describe_target(rt, name, namespace))
-    return obj
+    watchable = may_watch and (not rt.verbs or "watch" in rt.verbs)
+    return await api.get(path, describe_target(rt, name, namespace), may_watch=watchable)
 
 
 async def list_objects(api: KubeApi, rt: ResourceType, query: ListQuery) -> Page:

@@ -132,7 +132,10 @@ class CallPipeline:
         self.helm = helm
         self.metrics = metrics
         self.telemetry = telemetry or Telemetry(metrics)
-        self.resilience = Resilience(settings.resilience, metrics)
+        watched = clients.watched
+        self.resilience = Resilience(
+            settings.resilience, metrics, on_change=watched.invalidate if watched is not None else None
+        )
         self.provider = provider_for(settings, self._management, clients)
         self._visible: ExpiringLru[bool] = ExpiringLru(VISIBILITY_CACHE_SIZE, time.monotonic)  # (identity, cluster)
         self.calls = InFlight()  # the calls running now: a graceful shutdown waits for them

@@ -44,13 +44,20 @@ def rate_key(caller: Caller) -> str:
 
 
 class Resilience:
-    def __init__(self, settings: ResilienceSettings, metrics: Metrics, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: ResilienceSettings,
+        metrics: Metrics,
+        clock: Clock = time.monotonic,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_reset_seconds, clock)
         self.rate = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst, clock)
         self.bulkhead = Bulkhead(settings.max_concurrent_calls)
         self.cache: ReadCache[ToolResult] = ReadCache(settings.read_cache_ttl, clock=clock)
+        self._on_change = on_change  # other kept reads to drop with the cache (kube/watched.py)
         metrics.breaker_states.source = self.breakers.states
 
     async def run(self, tool: AnyTool, args: ToolInput, ctx: CallContext) -> ToolResult:
@@ -61,12 +68,17 @@ class Resilience:
             self.metrics.refused.labels("rate_limit").inc()
             raise
         if not tool.read_only:
-            self.cache.clear()
+            self._changing()
         try:
             return await self._cached(tool, args, ctx)
         finally:
             if not tool.read_only:  # again: reads that overlapped the change must not keep what they saw
-                self.cache.clear()
+                self._changing()
+
+    def _changing(self) -> None:
+        self.cache.clear()
+        if self._on_change is not None:
+            self._on_change()
 
     async def _cached(self, tool: AnyTool, args: ToolInput, ctx: CallContext) -> ToolResult:
         key = None

@@ -50,7 +50,7 @@ class Scene:
 
     async def get(self, kind: str, name: str) -> dict[str, Any]:
         rt = await self.discovery.resolve(kind)
-        return await get_object(self.api, rt, name, self.namespace if rt.namespaced else None)
+        return await get_object(self.api, rt, name, self.namespace if rt.namespaced else None, may_watch=True)
 
     async def list_of(self, kind: str, selector: str | None = None) -> list[dict[str, Any]]:
         rt = await self.discovery.resolve(kind)

@@ -102,7 +102,7 @@ async def describe_resource(args: DescribeInput, ctx: CallContext) -> DescribeRe
     cluster, rt = await resolve_kind(args, ctx)
     namespace = await ctx.namespace() if rt.namespaced else None
     try:
-        obj = await get_object(cluster.api, rt, args.name, namespace)
+        obj = await get_object(cluster.api, rt, args.name, namespace, may_watch=True)
     except NotFound as error:
         raise await explain_not_found(cluster, rt, namespace, error) from None
     events: list[dict[str, Any]] = []

@@ -158,7 +158,7 @@ async def get_resource(args: GetInput, ctx: CallContext) -> ResourceResult:
             if paths:
                 summary[PICKED] = _picked(page.objects[0], paths, rt.kind, rt.api_version)
         else:
-            summary, obj = None, await get_object(cluster.api, rt, args.name, namespace)
+            summary, obj = None, await get_object(cluster.api, rt, args.name, namespace, may_watch=True)
             if paths:
                 obj = _picked(obj, paths, rt.kind, rt.api_version)
     except NotFound as error:
