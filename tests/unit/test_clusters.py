@@ -15,9 +15,10 @@ from kubehelm_mcp.clusters.capi.access import endpoint_kubeconfig, secret_kubeco
 from kubehelm_mcp.clusters.capi.model import Replicas, parse_cluster, worker_replicas
 from kubehelm_mcp.clusters.names import cluster_allowed, matching, pick
 from kubehelm_mcp.errors import ClusterUnavailable, InvalidInput, NotFound
-from kubehelm_mcp.kube.clients import ClientPool
 from kubehelm_mcp.kube.target import ClusterTarget
 from kubehelm_mcp.pipeline.fleet import ClusterAnswer, merge
+from kubehelm_mcp.server import build_parts
+from kubehelm_mcp.settings import Settings
 from kubehelm_mcp.toolsets.helm.releases import ReleaseList
 from kubehelm_mcp.toolsets.kubernetes.cluster import ClusterHealth
 
@@ -156,7 +157,7 @@ async def test_the_client_pool_is_bounded_and_forgets_a_rotated_kubeconfig(tmp_p
         config = _kubeconfig({"token": name}, {"server": "https://127.0.0.1:9"})
         path.write_text(yaml.safe_dump({**config, "current-context": "u@c"}))
         kubeconfigs.append(str(path))
-    pool = ClientPool(max_clients=1)
+    pool = build_parts(Settings(max_clients=1)).clients  # --max-clients, as the server builds its pool
     first = await pool.get(ClusterTarget(kubeconfig=kubeconfigs[0]))
     assert await pool.get(ClusterTarget(kubeconfig=kubeconfigs[0])) is first and len(pool) == 1
     await pool.get(ClusterTarget(kubeconfig=kubeconfigs[1]))
