@@ -266,10 +266,14 @@ class KubeApi:
     ) -> str:
         status, text = await self.request_raw(path, query=query, what=what, timeout=timeout)
         if not 200 <= status <= 299:
-            exc = self._api_exception(status=status, reason=f"HTTP {status}")
-            exc.body = text.encode()
-            raise api_error(exc, what or path)
+            raise self._refusal(status, text.encode(), what or path)
         return text
+
+    def _refusal(self, status: int, body: bytes, what: str) -> ToolError:
+        """The error for a non-2xx answer to a request whose body was read unchecked."""
+        exc = self._api_exception(status=status, reason=f"HTTP {status}")
+        exc.body = body
+        return api_error(exc, what)
 
     async def watch(
         self, path: str, query: Sequence[tuple[str, Any]], *, connect_timeout: float, read_timeout: float = 90.0
@@ -282,9 +286,7 @@ class KubeApi:
         response = await self._open_body("watch", path, query, "application/json", path, timeout)
         async with response:
             if not 200 <= response.status <= 299:
-                refused = self._api_exception(status=response.status, reason=f"HTTP {response.status}")
-                refused.body = await response.read()
-                raise api_error(refused, path)
+                raise self._refusal(response.status, await response.read(), path)
             pending = b""
             async for chunk in response.content.iter_any():  # one JSON event per line
                 *lines, pending = (pending + chunk).split(b"\n")

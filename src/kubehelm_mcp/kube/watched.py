@@ -96,8 +96,9 @@ class WatchedReads:
 
     async def forget(self, api: KubeApi) -> None:
         """The client is closing: its watches end with it, before its connections do."""
-        tasks = [self._live[k].task for k in self._live if k[0] == id(api)]
-        for key in [k for k in self._live if k[0] == id(api)]:
+        keys = [k for k in self._live if k[0] == id(api)]
+        tasks = [self._live[k].task for k in keys]
+        for key in keys:
             self._drop(key)
         for task in tasks:
             if task is not None:
